@@ -1,0 +1,9 @@
+"""The one exception vemprof raises for problems a user can fix.
+
+Its message is a single line that names the problem and the fix; the command line
+prints it as ``error: <message>`` and exits with status 2, never with a traceback.
+"""
+
+
+class VemprofError(Exception):
+    """Bad input or a state the user can fix; the message says what and how."""
