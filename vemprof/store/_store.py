@@ -1,0 +1,332 @@
+"""`Store`: one OME-Zarr group per dataset, read and written by every vemprof step.
+
+Layout (OME-NGFF 0.5, zarr v3)::
+
+    cell.zarr/
+      zarr.json               root group: the raw image's multiscales ("raw")
+      0/ 1/ 2/ …              raw pyramid, finest first
+      labels/<name>/          NGFF label images (masks and instances), each a pyramid
+      probabilities/<name>/   multiscale float maps from classifiers and models
+      tables/<name>.parquet   object tables, one row per object
+      provenance.json         the steps that made the outputs
+      .staging/               arrays being written (moved into place when complete)
+
+Every array write is staged and moved into place only when complete, so a reader sees
+the old output or the new one, never half of one; an interrupted write resumes from
+its finished chunks when repeated with the same ``resume_key``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+import dask.array as da
+import numpy as np
+import pandas as pd
+import zarr
+
+from vemprof.errors import VemprofError
+from vemprof.store import _ngff
+from vemprof.store._provenance import (
+    append_provenance,
+    read_provenance,
+    step_record,
+    write_json_atomic,
+)
+from vemprof.store._pyramid import PyramidLevel, downsample, plan_pyramid
+from vemprof.store._writer import ProgressCallback, chunk_count, is_complete, write_resumable
+from vemprof.volume import Volume, validate_spacing
+
+DEFAULT_CHUNKS = (128, 128, 128)
+STORE_FORMAT = 1
+LABEL_DTYPES = (np.uint8, np.uint16, np.uint32, np.uint64)
+
+
+class Store:
+    """A dataset store on disk. Create one with `Store.create`, open one with `Store.open`."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    # -- opening and creating -------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: str | os.PathLike) -> "Store":
+        """An empty store at ``path`` (which must not exist or be an empty folder)."""
+        path = Path(path)
+        if path.exists() and any(path.iterdir()):
+            raise VemprofError(f"{path} already exists and is not empty; choose another path or remove it")
+        path.mkdir(parents=True, exist_ok=True)
+        _write_group(path, {"vemprof": {"store_format": STORE_FORMAT}})
+        return cls(path)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "Store":
+        """The store at ``path``; a one-line error if there is none."""
+        path = Path(path)
+        if not path.exists():
+            raise VemprofError(f"no such dataset store: {path}; create one with 'vemprof import' or 'vemprof synth'")
+        if not is_store(path):
+            raise VemprofError(
+                f"{path} is not a vemprof dataset store; import it first with 'vemprof import {path} NEW.zarr'"
+            )
+        return cls(path)
+
+    # -- what is in it ---------------------------------------------------------------
+
+    @property
+    def has_raw(self) -> bool:
+        return "ome" in _read_group_attributes(self.path)
+
+    @property
+    def label_names(self) -> list[str]:
+        return _group_names(self.path / "labels")
+
+    @property
+    def probability_names(self) -> list[str]:
+        return _group_names(self.path / "probabilities")
+
+    @property
+    def table_names(self) -> list[str]:
+        folder = self.path / "tables"
+        return sorted(p.stem for p in folder.glob("*.parquet")) if folder.exists() else []
+
+    @property
+    def provenance(self) -> list[dict]:
+        return read_provenance(self.path)
+
+    @property
+    def spacing(self) -> tuple[float, float, float]:
+        """Voxel size of the raw image's finest level, nm (Z, Y, X)."""
+        return self.raw().require_spacing()
+
+    def raw(self, *, level: int = 0) -> Volume:
+        """The raw EM image (lazy) at a pyramid level."""
+        if not self.has_raw:
+            raise VemprofError(f"{self.path} holds no raw image yet; import one with 'vemprof import SRC {self.path}'")
+        return _read_multiscale(self.path, level=level, name="raw", is_labels=False)
+
+    def labels(self, name: str, *, level: int = 0) -> Volume:
+        """A label image (lazy) by name."""
+        return _read_multiscale(self._member("labels", name, self.label_names), level=level, name=name, is_labels=True)
+
+    def probabilities(self, name: str, *, level: int = 0) -> Volume:
+        """A probability map (lazy) by name."""
+        group = self._member("probabilities", name, self.probability_names)
+        return _read_multiscale(group, level=level, name=name, is_labels=False)
+
+    def pyramid(self, group: str = "") -> list[tuple[tuple[int, ...], tuple[float, ...]]]:
+        """(shape, spacing in nm) of each level of the image at ``group`` ('' = raw)."""
+        path = self.path / group
+        entry = _read_group_attributes(path)["ome"]["multiscales"][0]
+        return [
+            (zarr.open_array(str(path / d["path"]), mode="r").shape, tuple(d["coordinateTransformations"][0]["scale"]))
+            for d in entry["datasets"]
+        ]
+
+    def read_table(self, name: str) -> pd.DataFrame:
+        """An object table by name."""
+        path = self.path / "tables" / f"{name}.parquet"
+        if not path.exists():
+            raise VemprofError(f"no table '{name}' in {self.path}; it has: {', '.join(self.table_names) or 'none'}")
+        return pd.read_parquet(path)
+
+    def _member(self, kind: str, name: str, present: list[str]) -> Path:
+        if name not in present:
+            raise VemprofError(f"no {kind} '{name}' in {self.path}; it has: {', '.join(present) or 'none'}")
+        return self.path / kind / name
+
+    # -- writing ---------------------------------------------------------------------
+
+    def write_raw(
+        self, array: da.Array | np.ndarray, *, spacing, chunks=DEFAULT_CHUNKS,
+        progress: ProgressCallback | None = None, resume_key: str | None = None,
+    ) -> None:
+        """Write the raw image and its pyramid; a store holds one raw image, written once."""
+        if self.has_raw:
+            raise VemprofError(f"{self.path} already holds a raw image; import into a new store or pass --overwrite")
+        spacing = validate_spacing(spacing)
+        staging = self._staging("raw", resume_key)
+        levels = _write_pyramid(_as_dask(array, chunks), staging, spacing=spacing, chunks=chunks, averaged=True,
+                                progress=progress)
+        for level in range(len(levels)):
+            os.replace(staging / str(level), self.path / str(level))
+        attributes = _read_group_attributes(self.path)
+        attributes.update(_ngff.image_attributes(_multiscale_entry("raw", levels)))
+        _write_group(self.path, attributes)
+        shutil.rmtree(staging)
+        _remove_empty_parents(staging, stop=self.path)
+
+    def write_labels(
+        self, name: str, labels: da.Array | np.ndarray, *, chunks=DEFAULT_CHUNKS,
+        progress: ProgressCallback | None = None, resume_key: str | None = None,
+    ) -> None:
+        """Write (or replace) a label image: unsigned integer ids, 0 = background, same
+        shape as the raw image."""
+        labels = _as_dask(labels, chunks)
+        if labels.dtype == bool:
+            labels = labels.astype(np.uint8)
+        if labels.dtype not in LABEL_DTYPES:
+            raise VemprofError(
+                f"label image '{name}' has dtype {labels.dtype}; labels must be unsigned integers "
+                "(uint8 … uint64), convert float or signed ids first"
+            )
+        self._write_member("labels", name, labels, chunks=chunks, averaged=False, progress=progress,
+                           resume_key=resume_key)
+        attributes = _ngff.labels_group_attributes(self.label_names)
+        _write_group(self.path / "labels", attributes)
+
+    def write_probabilities(
+        self, name: str, probabilities: da.Array | np.ndarray, *, chunks=DEFAULT_CHUNKS,
+        progress: ProgressCallback | None = None, resume_key: str | None = None,
+    ) -> None:
+        """Write (or replace) a probability map (float in [0, 1] or uint8 scaled to 0–255)."""
+        self._write_member("probabilities", name, _as_dask(probabilities, chunks), chunks=chunks, averaged=True,
+                           progress=progress, resume_key=resume_key)
+        _write_group(self.path / "probabilities", {})
+
+    def write_table(self, name: str, table: pd.DataFrame) -> None:
+        """Write (or replace) an object table as Parquet, atomically."""
+        folder = self.path / "tables"
+        folder.mkdir(exist_ok=True)
+        temporary = folder / f".{name}.{uuid.uuid4().hex}.tmp"
+        table.to_parquet(temporary, index=False)
+        os.replace(temporary, folder / f"{name}.parquet")
+
+    def record(self, step: str, *, outputs: list[str], parameters: dict, inputs=(), started=None) -> None:
+        """Add a step to the store's provenance."""
+        append_provenance(self.path, step_record(step, outputs=outputs, parameters=parameters, inputs=inputs,
+                                                 started=started))
+
+    def chunks_to_write(self, shape, chunks=DEFAULT_CHUNKS, *, averaged: bool = True, spacing=None) -> int:
+        """Number of chunks a write of an array of ``shape`` makes (all pyramid levels),
+        for sizing a progress bar; ``spacing`` defaults to the raw image's."""
+        levels = plan_pyramid(tuple(shape), spacing or self.spacing, chunk_shape=chunks, averaged=averaged)
+        return sum(chunk_count(level.shape, chunks) for level in levels)
+
+    def _write_member(self, kind, name, array, *, chunks, averaged, progress, resume_key) -> None:
+        _check_name(name)
+        raw = self.raw()
+        if array.shape != raw.shape:
+            raise VemprofError(
+                f"{kind} '{name}' has shape {array.shape} but the raw image is {raw.shape}; "
+                "they must cover the same voxels"
+            )
+        staging = self._staging(f"{kind}/{name}", resume_key)
+        levels = _write_pyramid(array, staging, spacing=raw.require_spacing(), chunks=chunks, averaged=averaged,
+                                progress=progress)
+        entry = _multiscale_entry(name, levels)
+        attributes = (_ngff.label_image_attributes(entry) if kind == "labels" else _ngff.image_attributes(entry))
+        _write_group(staging, attributes)
+        final = self.path / kind / name
+        final.parent.mkdir(exist_ok=True)
+        _replace_folder(staging, final)
+        _remove_empty_parents(staging, stop=self.path)
+
+    def _staging(self, relative: str, resume_key: str | None) -> Path:
+        """The staging folder for one output; kept for a resume only with the same key."""
+        staging = self.path / ".staging" / relative
+        key_file = staging / "resume-key"
+        if staging.exists() and (resume_key is None or not key_file.exists() or key_file.read_text() != resume_key):
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True, exist_ok=True)
+        if resume_key is not None:
+            key_file.write_text(resume_key)
+        return staging
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+
+def is_store(path: Path) -> bool:
+    """True when ``path`` is a vemprof dataset store."""
+    return "vemprof" in _read_group_attributes(path)
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _as_dask(array, chunks) -> da.Array:
+    if isinstance(array, da.Array):
+        return array
+    return da.from_array(np.asarray(array), chunks=tuple(min(c, n) for c, n in zip(chunks, np.shape(array))))
+
+
+def _write_pyramid(array: da.Array, staging: Path, *, spacing, chunks, averaged: bool,
+                   progress: ProgressCallback | None) -> list[PyramidLevel]:
+    """Write every level into ``staging/<level>``, each computed from the one above it on disk."""
+    levels = plan_pyramid(tuple(array.shape), spacing, chunk_shape=chunks, averaged=averaged)
+    source = array
+    for index, level in enumerate(levels):
+        path = staging / str(index)
+        if index > 0:
+            source = downsample(da.from_zarr(str(staging / str(index - 1))), level.factors, averaged=averaged)
+        if is_complete(path):
+            if progress:
+                progress(chunk_count(level.shape, chunks))
+            continue
+        write_resumable(source, path, chunks=chunks, progress=progress)
+    return levels
+
+
+def _multiscale_entry(name: str, levels: list[PyramidLevel]) -> dict:
+    return _ngff.multiscale(name, [level.spacing for level in levels], [level.offset for level in levels])
+
+
+def _read_multiscale(group: Path, *, level: int, name: str, is_labels: bool) -> Volume:
+    datasets = _read_group_attributes(group)["ome"]["multiscales"][0]["datasets"]
+    if not 0 <= level < len(datasets):
+        raise VemprofError(f"{group} has pyramid levels 0–{len(datasets) - 1}, not {level}")
+    dataset = datasets[level]
+    array = zarr.open_array(str(group / dataset["path"]), mode="r")
+    spacing = dataset["coordinateTransformations"][0]["scale"]
+    return Volume(da.from_zarr(array), tuple(spacing), name, is_labels=is_labels, source=str(group))
+
+
+def _read_group_attributes(path: Path) -> dict:
+    metadata = path / "zarr.json"
+    if not metadata.exists():
+        return {}
+    try:
+        content = json.loads(metadata.read_text())
+    except (OSError, ValueError) as error:
+        raise VemprofError(f"{metadata} is unreadable ({error}); restore it from a backup") from None
+    return content.get("attributes", {}) if content.get("node_type") == "group" else {}
+
+
+def _write_group(path: Path, attributes: dict) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path / "zarr.json", {"zarr_format": 3, "node_type": "group", "attributes": attributes})
+
+
+def _group_names(folder: Path) -> list[str]:
+    if not folder.exists():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / "zarr.json").exists() and not p.name.startswith("."))
+
+
+def _replace_folder(new: Path, final: Path) -> None:
+    """Move ``new`` to ``final``; an existing ``final`` is swapped out first and then removed."""
+    if final.exists():
+        trash = final.with_name(f".{final.name}.{uuid.uuid4().hex}.old")
+        os.replace(final, trash)
+        os.replace(new, final)
+        shutil.rmtree(trash)
+    else:
+        os.replace(new, final)
+
+
+def _remove_empty_parents(path: Path, *, stop: Path) -> None:
+    for parent in path.parents:
+        if parent == stop or not parent.exists() or any(parent.iterdir()):
+            return
+        parent.rmdir()
+
+
+def _check_name(name: str) -> None:
+    if not name or not all(c.isalnum() or c in "_-" for c in name):
+        raise VemprofError(f"'{name}' is not a valid name; use letters, digits, '_' and '-' only")
+
