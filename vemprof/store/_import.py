@@ -2,7 +2,8 @@
 
 The store is built in ``DEST.partial`` beside the destination and moved into place only
 when complete: an interrupted import leaves ``DEST.partial``, and repeating the same
-command resumes it from the finished chunks (a different command discards it). Nothing
+command resumes it from the finished chunks (a different command or a changed source
+discards it). Bad data found while reading (a corrupt chunk, NaNs) removes it. Nothing
 is ever loaded whole: the source is read and written one batch of chunks at a time.
 """
 
@@ -88,9 +89,16 @@ def import_volume(
         (partial / JOB_FILE).write_text(json.dumps({"job_key": job_key, **job}, indent=2))
     store = Store(partial)
     started = dt.datetime.now(dt.timezone.utc)
-    with progress(f"importing {volume.name}", store.chunks_to_write(volume.shape, chunks, spacing=volume.spacing)) as advance:
-        store.write_raw(_checked_finite(volume), spacing=volume.spacing, chunks=chunks, progress=advance,
-                        resume_key=job_key)
+    total = store.chunks_to_write(volume.shape, chunks, spacing=volume.spacing)
+    try:
+        with progress(f"importing {volume.name}", total) as advance:
+            store.write_raw(_checked_finite(volume, chunks), spacing=volume.spacing, chunks=chunks, progress=advance,
+                            resume_key=job_key)
+    except VemprofError:
+        # bad input (a corrupt chunk, NaNs): mending the source changes its fingerprint,
+        # so nothing written so far could be resumed
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     store.record(IMPORT_STEP, outputs=["raw"], parameters={**parameters, "job_key": job_key}, inputs=[source],
                  started=started)
     (partial / JOB_FILE).unlink()
@@ -151,11 +159,12 @@ def _open_image(source, *, key, voxel_size_nm) -> Volume:
     return volume
 
 
-def _checked_finite(volume: Volume) -> da.Array:
-    """The image data, raising a clear error at the first block holding NaN or inf."""
+def _checked_finite(volume: Volume, chunks: tuple[int, int, int]) -> da.Array:
+    """The image data in store chunks, raising a clear error at the first chunk holding NaN or inf."""
     if not np.issubdtype(volume.dtype, np.floating):
         return volume.data
-    return volume.data.map_blocks(_finite_block, dtype=volume.dtype, source=volume.source or volume.name)
+    return volume.data.rechunk(chunks).map_blocks(_finite_block, dtype=volume.dtype,
+                                                  source=volume.source or volume.name)
 
 
 def _finite_block(block: np.ndarray, *, source: str, block_info=None) -> np.ndarray:

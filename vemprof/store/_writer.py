@@ -62,7 +62,7 @@ def write_resumable(
     *,
     chunks: tuple[int, int, int],
     progress: ProgressCallback | None = None,
-    batch_bytes: int = DEFAULT_BATCH_BYTES,
+    batch_bytes: int | None = None,
 ) -> zarr.Array:
     """Write ``array`` to a zarr v3 array at ``path``, resuming an interrupted write.
 
@@ -73,7 +73,8 @@ def write_resumable(
         left a progress log)
     chunks : chunk shape on disk, voxels
     progress : called with the number of chunks finished after each batch
-    batch_bytes : uncompressed bytes computed per batch; bounds the memory used
+    batch_bytes : uncompressed bytes computed per batch (default `DEFAULT_BATCH_BYTES`);
+        bounds the memory used
     """
     chunks = tuple(min(c, n) for c, n in zip(chunks, array.shape))
     log_path = progress_log_path(path)
@@ -91,6 +92,7 @@ def write_resumable(
     blocks = array.rechunk(chunks).to_delayed()
     pending = [index for index in np.ndindex(*blocks.shape) if index not in done]
     block_bytes = int(np.prod(chunks)) * array.dtype.itemsize
+    batch_bytes = batch_bytes or DEFAULT_BATCH_BYTES
     with open(log_path, "a") as log:
         for batch in _batches(pending, max(1, batch_bytes // block_bytes)):
             tasks = [dask.delayed(_store_block)(blocks[index], target, _region(index, chunks)) for index in batch]

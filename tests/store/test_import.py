@@ -1,0 +1,129 @@
+"""`vemprof import`: any format into a store, resumable, refusing bad input with one line."""
+
+import dask.array as da
+import numpy as np
+import pytest
+import tifffile
+import zarr
+
+from vemprof import VemprofError
+from vemprof.store import Store
+from vemprof.store import _writer
+from vemprof.store._import import import_labels, import_volume
+
+
+@pytest.fixture
+def em_stack():
+    """A noisy 8-bit EM-like stack (hundreds of grey values)."""
+    rng = np.random.default_rng(3)
+    z, y, x = np.mgrid[0:48, 0:80, 0:72]
+    return np.clip(120 + 50 * np.sin(x / 5.0) * np.cos(y / 7.0) + rng.normal(0, 15, z.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def em_tiff(tmp_path, em_stack):
+    path = tmp_path / "stack.tif"
+    tifffile.imwrite(path, em_stack, imagej=True, resolution=(1 / 0.005, 1 / 0.005),
+                     metadata={"spacing": 0.008, "unit": "um", "axes": "ZYX"})
+    return path
+
+
+def test_import_a_tiff_stack_with_its_voxel_size(tmp_path, em_tiff, em_stack):
+    result = import_volume(em_tiff, tmp_path / "cell.zarr", chunks=(16, 32, 32))
+    assert result.status == "imported"
+    raw = result.store.raw()
+    assert raw.spacing == pytest.approx((8, 5, 5))
+    np.testing.assert_array_equal(raw.data.compute(), em_stack)
+    (step,) = result.store.provenance
+    assert step["step"] == "import" and step["parameters"]["voxel_size_nm"] == pytest.approx([8, 5, 5])
+    assert not (tmp_path / "cell.zarr.partial").exists()
+
+
+def test_importing_again_is_a_no_op_and_a_different_source_is_refused(tmp_path, em_tiff, em_stack):
+    import_volume(em_tiff, tmp_path / "cell.zarr")
+    assert import_volume(em_tiff, tmp_path / "cell.zarr").status == "up to date"
+    other = tmp_path / "other.tif"
+    tifffile.imwrite(other, em_stack[::-1].copy())
+    with pytest.raises(VemprofError, match="already holds a dataset imported from .*stack.tif.*--overwrite"):
+        import_volume(other, tmp_path / "cell.zarr", voxel_size_nm=(8, 5, 5))
+    replaced = import_volume(other, tmp_path / "cell.zarr", voxel_size_nm=(8, 5, 5), overwrite=True)
+    np.testing.assert_array_equal(replaced.store.raw().data.compute(), em_stack[::-1])
+
+
+def test_an_interrupted_import_resumes(tmp_path, em_tiff, em_stack, monkeypatch):
+    calls = {"n": 0}
+    store_block = _writer._store_block
+
+    def interrupt_after_two_batches(block, target, region):
+        calls["n"] += 1
+        if calls["n"] > 8:
+            raise KeyboardInterrupt
+        store_block(block, target, region)
+
+    monkeypatch.setattr(_writer, "_store_block", interrupt_after_two_batches)
+    monkeypatch.setattr(_writer, "DEFAULT_BATCH_BYTES", 4 * 16 * 32 * 32)
+    with pytest.raises(KeyboardInterrupt):
+        import_volume(em_tiff, tmp_path / "cell.zarr", chunks=(16, 32, 32))
+    assert not (tmp_path / "cell.zarr").exists()
+    assert (tmp_path / "cell.zarr.partial").exists()
+
+    monkeypatch.setattr(_writer, "_store_block", store_block)
+    result = import_volume(em_tiff, tmp_path / "cell.zarr", chunks=(16, 32, 32))
+    assert result.status == "resumed"
+    np.testing.assert_array_equal(result.store.raw().data.compute(), em_stack)
+    assert not (tmp_path / "cell.zarr.partial").exists()
+
+
+def test_voxel_size_must_be_known_and_positive(tmp_path, em_stack):
+    plain = tmp_path / "plain.tif"
+    tifffile.imwrite(plain, em_stack)
+    with pytest.raises(VemprofError, match="voxel size .* unknown.*--voxel-size"):
+        import_volume(plain, tmp_path / "a.zarr")
+    with pytest.raises(VemprofError, match="must be positive"):
+        import_volume(plain, tmp_path / "a.zarr", voxel_size_nm=(0, 5, 5))
+    assert not (tmp_path / "a.zarr").exists() and not (tmp_path / "a.zarr.partial").exists()
+
+
+def test_a_label_image_is_refused_where_an_image_is_expected(tmp_path):
+    labels = np.zeros((32, 64, 64), np.uint16)
+    labels[5:20, 10:40, 10:30] = 1
+    labels[22:30, 40:60, 30:60] = 2
+    path = tmp_path / "labels.tif"
+    tifffile.imwrite(path, labels)
+    with pytest.raises(VemprofError, match="looks like a label image.*--as-labels"):
+        import_volume(path, tmp_path / "a.zarr", voxel_size_nm=(8, 5, 5))
+    assert not (tmp_path / "a.zarr").exists()
+
+
+def test_nan_values_are_refused_and_nothing_is_left(tmp_path):
+    image = np.random.default_rng(0).random((32, 32, 32)).astype(np.float32)
+    image[20, 5, 5] = np.nan
+    path = tmp_path / "nan.tif"
+    tifffile.imwrite(path, image)
+    with pytest.raises(VemprofError, match="NaN or infinite values near z 16:32"):
+        import_volume(path, tmp_path / "a.zarr", voxel_size_nm=(8, 5, 5), chunks=(16, 16, 16))
+    assert not (tmp_path / "a.zarr").exists() and not (tmp_path / "a.zarr.partial").exists()
+
+
+def test_a_corrupt_chunk_in_an_ome_zarr_source(tmp_path, em_tiff):
+    source = import_volume(em_tiff, tmp_path / "source.zarr", chunks=(16, 32, 32)).store
+    (source.path / "0" / "c" / "1" / "1" / "0").write_bytes(b"not a compressed chunk")
+    with pytest.raises(VemprofError, match="corrupt or unreadable"):
+        import_volume(source.path, tmp_path / "copy.zarr")
+    assert not (tmp_path / "copy.zarr").exists() and not (tmp_path / "copy.zarr.partial").exists()
+
+
+def test_labels_join_an_existing_store(tmp_path, em_tiff, em_stack):
+    store = import_volume(em_tiff, tmp_path / "cell.zarr").store
+    instances = (em_stack > 150).astype(np.int32) * 7
+    path = tmp_path / "mito.tif"
+    tifffile.imwrite(path, instances)
+    imported = import_labels(path, store, "mitochondria")
+    assert imported.dtype == np.uint32 and imported.is_labels
+    np.testing.assert_array_equal(store.labels("mitochondria").data.compute(), instances)
+    tifffile.imwrite(path, instances[:10])
+    with pytest.raises(VemprofError, match="same voxels"):
+        import_labels(path, store, "bad")
+    tifffile.imwrite(path, instances.astype(np.float32))
+    with pytest.raises(VemprofError, match="not integer labels"):
+        import_labels(path, store, "bad")
