@@ -84,7 +84,7 @@ def test_missing_members_name_what_is_there(store):
         store.labels("nucleus")
     with pytest.raises(VemprofError, match="no table 'pores'"):
         store.read_table("pores")
-    with pytest.raises(VemprofError, match="levels 0–3, not 9"):
+    with pytest.raises(VemprofError, match="level 9 is out of range.*levels 0…3"):
         store.raw(level=9)
 
 

@@ -22,7 +22,9 @@ import json
 import os
 import shutil
 import uuid
+from dataclasses import replace
 from pathlib import Path
+
 import dask.array as da
 import numpy as np
 import pandas as pd
@@ -38,7 +40,7 @@ from vemprof.store._provenance import (
 )
 from vemprof.store._pyramid import PyramidLevel, downsample, plan_pyramid
 from vemprof.store._writer import ProgressCallback, chunk_count, is_complete, write_resumable
-from vemprof.volume import Volume, validate_spacing
+from vemprof.volume import Volume, open_volume, validate_spacing
 
 DEFAULT_CHUNKS = (128, 128, 128)
 STORE_FORMAT = 1
@@ -107,16 +109,16 @@ class Store:
         """The raw EM image (lazy) at a pyramid level."""
         if not self.has_raw:
             raise VemprofError(f"{self.path} holds no raw image yet; import one with 'vemprof import SRC {self.path}'")
-        return _read_multiscale(self.path, level=level, name="raw", is_labels=False)
+        return _read_multiscale(self.path, level=level, name="raw")
 
     def labels(self, name: str, *, level: int = 0) -> Volume:
         """A label image (lazy) by name."""
-        return _read_multiscale(self._member("labels", name, self.label_names), level=level, name=name, is_labels=True)
+        return _read_multiscale(self._member("labels", name, self.label_names), level=level, name=name)
 
     def probabilities(self, name: str, *, level: int = 0) -> Volume:
         """A probability map (lazy) by name."""
         group = self._member("probabilities", name, self.probability_names)
-        return _read_multiscale(group, level=level, name=name, is_labels=False)
+        return _read_multiscale(group, level=level, name=name)
 
     def pyramid(self, group: str = "") -> list[tuple[tuple[int, ...], tuple[float, ...]]]:
         """(shape, spacing in nm) of each level of the image at ``group`` ('' = raw)."""
@@ -276,14 +278,9 @@ def _multiscale_entry(name: str, levels: list[PyramidLevel]) -> dict:
     return _ngff.multiscale(name, [level.spacing for level in levels], [level.offset for level in levels])
 
 
-def _read_multiscale(group: Path, *, level: int, name: str, is_labels: bool) -> Volume:
-    datasets = _read_group_attributes(group)["ome"]["multiscales"][0]["datasets"]
-    if not 0 <= level < len(datasets):
-        raise VemprofError(f"{group} has pyramid levels 0–{len(datasets) - 1}, not {level}")
-    dataset = datasets[level]
-    array = zarr.open_array(str(group / dataset["path"]), mode="r")
-    spacing = dataset["coordinateTransformations"][0]["scale"]
-    return Volume(da.from_zarr(array), tuple(spacing), name, is_labels=is_labels, source=str(group))
+def _read_multiscale(group: Path, *, level: int, name: str) -> Volume:
+    """A pyramid level of the NGFF image at ``group``, read through the guarded readers."""
+    return replace(open_volume(group, level=level), name=name)
 
 
 def _read_group_attributes(path: Path) -> dict:
