@@ -1,0 +1,103 @@
+import dask.array as da
+import numpy as np
+import pytest
+from scipy.sparse import coo_matrix
+
+from vemprof import ops
+from vemprof.errors import VemprofError
+
+from .conftest import as_dask, ball_mask
+
+SPACING = (8.0, 5.0, 5.0)
+
+
+def touching_balls(shape=(40, 64, 64), count=14, seed=3):
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(shape, bool)
+    for _ in range(count):
+        centre = [rng.uniform(5, n - 5) for n in shape]
+        mask |= ball_mask(shape, centre, rng.uniform(40, 70), SPACING)
+    return mask
+
+
+def disagreement(a, b, foreground):
+    """Fraction of foreground voxels not in the best-matching object (up to renumbering)."""
+    overlap = coo_matrix((np.ones(foreground.sum()), (a[foreground], b[foreground]))).tocsr()
+    matched = np.asarray(overlap.max(axis=1).todense()).ravel().sum()
+    return 1 - matched / foreground.sum()
+
+
+@pytest.fixture(scope="module")
+def balls():
+    return touching_balls()
+
+
+@pytest.fixture(scope="module")
+def whole_split(balls):
+    return ops.split_touching(balls, spacing=SPACING, h_nm=5, max_radius_nm=80)
+
+
+@pytest.mark.parametrize("chunks", [(20, 32, 32), (13, 21, 21), (8, 10, 10)])
+def test_split_touching_blockwise_matches_whole_array(chunks, balls, whole_split):
+    lazy = ops.split_touching(as_dask(balls, chunks), spacing=SPACING, h_nm=5, max_radius_nm=80)
+    assert isinstance(lazy, da.Array)
+    blockwise = lazy.compute()
+    assert len(np.unique(blockwise)) == len(np.unique(whole_split))
+    assert disagreement(whole_split, blockwise, balls) <= 0.005
+    assert ((blockwise > 0) == balls).all()
+
+
+def test_split_touching_separates_two_touching_balls():
+    shape = (30, 40, 70)
+    two = ball_mask(shape, (15, 20, 22), 80, SPACING) | ball_mask(shape, (15, 20, 48), 80, SPACING)
+    labels = ops.split_touching(two, spacing=SPACING, h_nm=5, max_radius_nm=100)
+    assert labels.max() == 2 and labels[15, 20, 15] != labels[15, 20, 55]
+
+
+@pytest.mark.parametrize("chunks", [(20, 32, 32), (9, 11, 13)])
+def test_seeded_watershed_on_intensity_blockwise(chunks, balls):
+    rng = np.random.default_rng(0)
+    relief = ops.gaussian(rng.random(balls.shape).astype(np.float32), sigma_nm=10, spacing=SPACING)
+    markers = ops.find_maxima(relief, h=0.002, spacing=SPACING, minima=True, mask=balls)
+    assert markers.max() > 10
+    whole = ops.watershed(relief, markers=markers, mask=balls, spacing=SPACING)
+    lazy_markers = ops.find_maxima(as_dask(relief, chunks), h=0.002, spacing=SPACING, minima=True, mask=balls, halo_nm=200)
+    np.testing.assert_array_equal(lazy_markers.compute(), markers)
+    lazy = ops.watershed(as_dask(relief, chunks), markers=markers, mask=balls, spacing=SPACING, halo_nm=200)
+    blockwise = lazy.compute()
+    assert len(np.unique(blockwise)) == len(np.unique(whole))
+    assert disagreement(whole, blockwise, balls) <= 0.005
+
+
+def test_watershed_bad_markers(balls):
+    with pytest.raises(VemprofError, match="markers"):
+        ops.watershed(balls.astype(np.float32), markers=balls.astype(np.float32), spacing=SPACING)
+    with pytest.raises(VemprofError, match="shape"):
+        ops.watershed(balls.astype(np.float32), markers=np.zeros((2, 2, 2), np.uint32), spacing=SPACING)
+
+
+def test_grow_regions_known_answer():
+    shape = (5, 5, 30)
+    image = np.zeros(shape, np.float32)
+    image[:, :, 10:20] = 1  # the bright band seeds may grow through
+    image[:, :, 14] = 0  # a wall: the region cannot cross it
+    seeds = np.zeros(shape, np.uint32)
+    seeds[2, 2, 11] = 7
+    grown = ops.grow_regions(seeds, image=image, low=0.5, high=2, max_distance_nm=100, spacing=(5, 5, 5))
+    assert set(np.unique(grown)) == {0, 7}
+    assert (grown[:, :, 10:14] == 7).all() and not grown[:, :, 14:].any()
+    near = ops.grow_regions(seeds, image=image, low=0.5, high=2, max_distance_nm=5, spacing=(5, 5, 5))
+    assert (near == 7).sum() == 7  # the seed and its 6 face neighbours within 5 nm
+
+
+@pytest.mark.parametrize("chunks", [(13, 21, 21), (5, 6, 7)])
+def test_grow_regions_blockwise_is_exact(chunks, balls):
+    rng = np.random.default_rng(1)
+    image = (rng.random(balls.shape) * 100).astype(np.float32)
+    seeds = np.zeros(balls.shape, np.uint32)
+    for label, position in enumerate([(10, 10, 10), (30, 40, 41), (20, 33, 21), (5, 60, 3)], start=1):
+        seeds[position] = label
+    options = {"low": 20, "high": 100, "max_distance_nm": 60, "spacing": SPACING}
+    whole = ops.grow_regions(seeds, image=image, **options)
+    lazy = ops.grow_regions(as_dask(seeds, chunks), image=image, **options)
+    np.testing.assert_array_equal(lazy.compute(), whole)
