@@ -36,7 +36,7 @@ from vemprof.ops._objects import (
     relabel_sequential,
 )
 from vemprof.ops._region_growing import grow_regions
-from vemprof.ops._registry import OPERATIONS, describe_operations, load_chain, run_chain
+from vemprof.ops._registry import OPERATIONS, check_chain, describe_operations, load_chain, run_chain
 from vemprof.ops._threshold import threshold, threshold_local, threshold_value
 from vemprof.ops._watershed import find_maxima, split_touching, watershed
 

@@ -70,7 +70,7 @@ class Operation:
 
 
 def _descriptions(docstring: str) -> dict[str, str]:
-    """First line of each parameter's description in a numpydoc Parameters section."""
+    """Each parameter's description in a numpydoc Parameters section, as one line."""
     section = re.search(r"^Parameters\n-+\n(.*?)(?:^(?:Returns|Examples|Notes)\n-+|\Z)", docstring, re.S | re.M)
     result: dict[str, str] = {}
     if not section:
@@ -79,10 +79,13 @@ def _descriptions(docstring: str) -> dict[str, str]:
     for index, line in enumerate(lines):
         match = re.match(r"^(\w[\w, ]*?) :", line)
         if match:
-            following = lines[index + 1] if index + 1 < len(lines) else ""
-            following = following.strip() if following.startswith(" ") else ""
+            description = []
+            for following in lines[index + 1:]:
+                if not following.startswith(" "):
+                    break
+                description.append(following.strip())
             for name in match.group(1).split(","):
-                result[name.strip()] = following
+                result[name.strip()] = " ".join(description)
     return result
 
 
@@ -234,6 +237,27 @@ def _step_plan(index: int, step: Any, available: set[str]) -> tuple[Operation, l
     return op, inputs, parameters, str(step.get("output", name))
 
 
+def check_chain(steps: Sequence[Mapping[str, Any]], input_names: Sequence[str]) -> list[str]:
+    """Check every step of a chain (operations, parameters, array names) without running it.
+
+    Returns
+    -------
+    list of str
+        The name of each step's output, in step order.
+    """
+    return [plan[3] for plan in _plan_chain(steps, input_names)]
+
+
+def _plan_chain(steps, input_names) -> list[tuple[Operation, list[str], dict[str, Any], str]]:
+    available = set(input_names)
+    plans = []
+    for index, step in enumerate(steps):
+        plan = _step_plan(index, step, available)
+        available.add(plan[3])
+        plans.append(plan)
+    return plans
+
+
 def run_chain(
     steps: Sequence[Mapping[str, Any]] | str | Path,
     inputs: Mapping[str, Any],
@@ -270,12 +294,7 @@ def run_chain(
     """
     if isinstance(steps, (str, Path)):
         steps = load_chain(steps)
-    available = set(inputs)
-    plans = []
-    for index, step in enumerate(steps):
-        plan = _step_plan(index, step, available)
-        available.add(plan[3])
-        plans.append(plan)
+    plans = _plan_chain(steps, inputs)
     arrays: dict[str, Any] = dict(inputs)
     outputs: dict[str, Any] = {}
     for index, (op, input_names, parameters, output) in enumerate(plans):
