@@ -2,11 +2,11 @@
 
 import json
 
-import dask
 import dask.array as da
 import numpy as np
 import pytest
 import tensorstore as ts
+from volume_samples import one_block_per_storage_chunk
 
 from vemprof.errors import VemprofError
 from vemprof.volume import open_volume
@@ -91,7 +91,7 @@ def test_wrong_or_missing_key(tmp_path, image):
 def test_corrupt_block(tmp_path, image):
     write_n5(tmp_path / "c.n5/raw", image)
     (tmp_path / "c.n5/raw/1/0/1").write_bytes(b"\x00\x00garbage")  # block x 1, y 0, z 1
-    with dask.config.set({"array.chunk-size": "512B"}):  # one dask block per N5 block
+    with one_block_per_storage_chunk():  # one dask block per N5 block
         volume = open_volume(tmp_path / "c.n5")
     with pytest.raises(VemprofError, match=r"corrupt or unreadable data in .*c.n5:/raw at z 2:4, y 0:16, x 16:32 "
                                            r"\(.*\); restore the file or re-export it"):

@@ -2,7 +2,6 @@
 
 import warnings
 
-import dask
 import dask.array as da
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ with warnings.catch_warnings():  # ome-zarr-py's writer module builds a deprecat
     warnings.simplefilter("ignore", DeprecationWarning)
     from ome_zarr.writer import write_image, write_labels
 
-from volume_samples import label_volume
+from volume_samples import label_volume, one_block_per_storage_chunk
 
 from vemprof.errors import VemprofError
 from vemprof.volume import _guard, open_volume
@@ -161,7 +160,7 @@ def test_corrupt_chunk_names_the_block(tmp_path, image, version):
     write_ome(tmp_path / "cell.zarr", image, version=version, levels=1)
     chunk = tmp_path / ("cell.zarr/s0/c/1/1/1" if version == "0.5" else "cell.zarr/s0/1/1/1")
     chunk.write_bytes(b"\x00garbage" * 20)
-    with dask.config.set({"array.chunk-size": "256B"}):  # one dask block per stored chunk
+    with one_block_per_storage_chunk():  # one dask block per stored chunk
         volume = open_volume(tmp_path / "cell.zarr")
         np.testing.assert_array_equal(volume.data[:4].compute(), image[:4])  # other chunks still read
         with pytest.raises(VemprofError) as error:

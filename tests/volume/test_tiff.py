@@ -1,11 +1,10 @@
 """TIFF: ImageJ and OME-TIFF stacks, pyramids, hyperstacks, folders of slices and patterns (tifffile)."""
 
-import dask
 import dask.array as da
 import numpy as np
 import pytest
 import tifffile
-from volume_samples import em_image
+from volume_samples import em_image, one_block_per_storage_chunk
 
 from vemprof.errors import VemprofError
 from vemprof.volume import open_volume
@@ -163,7 +162,7 @@ def test_damaged_strip_fails_when_read(tmp_path, image):
     with open(tmp_path / "z.tif", "r+b") as handle:
         handle.seek(offset)
         handle.write(b"\xff" * 16)
-    with dask.config.set({"array.chunk-size": "1280B"}):  # one dask block per page
+    with one_block_per_storage_chunk():  # one dask block per page
         volume = open_volume(tmp_path / "z.tif")
     np.testing.assert_array_equal(volume.data[:4].compute(), image[:4])  # the other pages still read
     with pytest.raises(VemprofError, match=r"corrupt or unreadable data in .*z.tif at z 4:5, y 0:32, x 0:40 "

@@ -198,5 +198,6 @@ def _describe(path: Path) -> str:
         imports = [s for s in Store(path).provenance if s["step"] == IMPORT_STEP]
         if imports:
             return f"a dataset imported from {imports[-1]['parameters']['source']}"
-        return "a different dataset"
+        steps = [s["step"] for s in Store(path).provenance]
+        return f"a dataset made by '{steps[0]}'" if steps else "a different dataset"
     return "other files"

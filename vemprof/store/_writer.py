@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -93,15 +94,21 @@ def write_resumable(
     pending = [index for index in np.ndindex(*blocks.shape) if index not in done]
     block_bytes = int(np.prod(chunks)) * array.dtype.itemsize
     batch_bytes = batch_bytes or DEFAULT_BATCH_BYTES
-    with open(log_path, "a") as log:
-        for batch in _batches(pending, max(1, batch_bytes // block_bytes)):
-            tasks = [dask.delayed(_store_block)(blocks[index], target, _region(index, chunks)) for index in batch]
-            dask.compute(*tasks, scheduler="threads")
-            log.write("".join(f"{z} {y} {x}\n" for z, y, x in batch))
-            log.flush()
-            os.fsync(log.fileno())
-            if progress:
-                progress(len(batch))
+    pool = ThreadPoolExecutor(os.cpu_count())
+    try:
+        with open(log_path, "a") as log:
+            for batch in _batches(pending, max(1, batch_bytes // block_bytes)):
+                tasks = [dask.delayed(_store_block)(blocks[index], target, _region(index, chunks)) for index in batch]
+                dask.compute(*tasks, scheduler="threads", pool=pool)
+                log.write("".join(f"{z} {y} {x}\n" for z, y, x in batch))
+                log.flush()
+                os.fsync(log.fileno())
+                if progress:
+                    progress(len(batch))
+    finally:
+        # wait for blocks still being written, so none is written after an error or an
+        # interruption has propagated (and, say, its staging folder was removed)
+        pool.shutdown(wait=True, cancel_futures=True)
     log_path.unlink()
     return target
 

@@ -17,13 +17,14 @@ import os
 import threading
 from typing import Any, Callable, Sequence
 
-import dask
 import dask.array as da
 import numpy as np
 from dask.base import tokenize
-from dask.utils import parse_bytes
 
 from vemprof.errors import VemprofError
+
+MIN_BLOCK_BYTES = 2**20
+GROUPED_BLOCK_BYTES = 32 * 2**20
 
 Opener = Callable[[], Any]
 
@@ -106,9 +107,10 @@ def guarded_array(opener: Opener, *, shape: Sequence[int], dtype: np.dtype, chun
                   source: str, reader: Any = None, stamp: str = "") -> da.Array:
     """A lazy dask array over a file dataset, its blocks aligned to the storage chunks.
 
-    Dask blocks are whole multiples of ``chunks`` (pages, strips, tiles or chunks)
-    sized by dask's ``array.chunk-size`` setting (128 MiB by default), or one storage
-    chunk each where a single one is larger, so no storage chunk is decoded twice.
+    Each dask block is one storage chunk (page, tile, chunk) where that holds at least
+    `MIN_BLOCK_BYTES`, so block-wise work holds no more than the file's own chunks;
+    smaller ones (strips, tiny chunks) are grouped into blocks of up to
+    `GROUPED_BLOCK_BYTES`. No storage chunk is ever decoded twice.
 
     Parameters
     ----------
@@ -125,11 +127,11 @@ def guarded_array(opener: Opener, *, shape: Sequence[int], dtype: np.dtype, chun
     """
     guard = GuardedSource(opener, shape=shape, dtype=dtype, chunks=chunks, axes=axes, source=source,
                           reader=reader)
-    limit = parse_bytes(dask.config.get("array.chunk-size"))
-    if math.prod(guard.chunks) * guard.dtype.itemsize >= limit:
-        blocks = guard.chunks  # one huge page or chunk per block: never decode it twice
+    if math.prod(guard.chunks) * guard.dtype.itemsize >= MIN_BLOCK_BYTES:
+        blocks = guard.chunks  # block-wise work then holds as little as the file allows
     else:
-        blocks = da.core.normalize_chunks("auto", guard.shape, dtype=guard.dtype, previous_chunks=guard.chunks)
+        blocks = da.core.normalize_chunks("auto", guard.shape, dtype=guard.dtype, previous_chunks=guard.chunks,
+                                          limit=GROUPED_BLOCK_BYTES)
     name = "vemprof-read-" + tokenize(source, guard.shape, str(guard.dtype), guard.chunks, stamp)
     return da.from_array(guard, chunks=blocks, name=name, fancy=False,
                          meta=np.empty((0,) * guard.ndim, guard.dtype))
