@@ -1,0 +1,234 @@
+"""The phantom keeps its promises: determinism, consistent labels, requested densities,
+counts and fractions, a real S/V-distance correlation, contrast, and clear errors.
+
+Small phantoms (64 × 128 × 128 voxels at 40 nm: a 2.6 × 5.1 × 5.1 µm field) keep the file
+fast; the physics does not depend on the field size.
+"""
+
+import json
+
+import cc3d
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+from skimage.measure import marching_cubes, mesh_surface_area
+
+from vemprof.errors import VemprofError
+from vemprof.synth import PhantomParameters, make_phantom
+
+SMALL = {"shape": (64, 128, 128), "spacing": (40.0, 40.0, 40.0)}
+
+
+@pytest.fixture(scope="module")
+def phantom():
+    return make_phantom(**SMALL, n_mitochondria=12)
+
+
+def test_same_seed_gives_identical_arrays_and_another_seed_does_not(phantom):
+    again = make_phantom(**SMALL, n_mitochondria=12)
+    assert np.array_equal(again.image, phantom.image)
+    for name, labels in phantom.labels.items():
+        assert np.array_equal(again.labels[name], labels), name
+    assert again.summary == phantom.summary
+    other = make_phantom(**SMALL, n_mitochondria=12, seed=1)
+    assert not np.array_equal(other.image, phantom.image)
+
+
+def test_threads_do_not_change_the_phantom(phantom):
+    single = make_phantom(**SMALL, n_mitochondria=12, threads=1)
+    assert np.array_equal(single.image, phantom.image)
+
+
+def test_reported_parameters_make_the_same_phantom(phantom):
+    parameters = json.loads(json.dumps(phantom.parameters))  # JSON-serialisable
+    assert parameters["cell_diameter_um"] is not None and parameters["n_mitochondria"] == 12
+    again = make_phantom(**parameters)
+    assert np.array_equal(again.image, phantom.image)
+    json.dumps(phantom.summary)
+
+
+def test_image_and_label_types(phantom):
+    assert phantom.image.shape == SMALL["shape"] and phantom.image.dtype == np.uint8
+    assert phantom.spacing == SMALL["spacing"]
+    masks = {"cell", "nucleus", "nucleus_sections", "nuclear_envelope"}
+    instances = {"mitochondria", "pores", "pockets"}
+    assert set(phantom.labels) == masks | instances
+    for name in masks:
+        assert phantom.labels[name].dtype == np.uint8, name
+    for name in instances:
+        assert phantom.labels[name].dtype == np.uint32, name
+    for name, labels in phantom.labels.items():
+        assert labels.shape == SMALL["shape"], name
+
+
+def test_sections_partition_the_nucleus_and_section_1_is_the_smaller_more_curved(phantom):
+    nucleus = phantom.labels["nucleus"] == 1
+    sections = phantom.labels["nucleus_sections"]
+    assert np.array_equal(sections > 0, nucleus)
+    assert set(np.unique(sections)) == {0, 1, 2}
+    assert (nucleus <= (phantom.labels["cell"] == 1)).all()
+    volume = [np.count_nonzero(sections == s) for s in (1, 2)]
+    assert volume[0] < volume[1]
+    # smaller and more curved: more envelope per volume
+    area = phantom.summary["envelope_area_section1_um2"], phantom.summary["envelope_area_section2_um2"]
+    assert area[0] / volume[0] > area[1] / volume[1]
+
+
+def test_pores_sit_on_the_envelope_and_pockets_inside_the_nucleus_under_their_pore(phantom):
+    pores, pockets = phantom.labels["pores"], phantom.labels["pockets"]
+    count = len(phantom.tables["pores"])
+    assert count > 20
+    assert set(np.unique(pores)) == set(range(count + 1))
+    assert set(np.unique(pockets)) == set(range(count + 1))
+    # every pore voxel is on the envelope or next to it (the complex is taller than it)
+    near_envelope = ndi.binary_dilation(phantom.labels["nuclear_envelope"] == 1)
+    assert near_envelope[pores > 0].all()
+    assert (phantom.labels["nucleus"][pockets > 0] == 1).all()
+    assert not ((pores > 0) & (pockets > 0)).any()
+    # pocket k lies under pore k: its centroid within a pocket depth of the pore centre
+    spacing = np.asarray(phantom.spacing)
+    centroids = np.asarray(ndi.center_of_mass(pockets > 0, pockets, np.arange(1, count + 1))) * spacing / 1000
+    table = phantom.tables["pores"]
+    centers = table[["z_um", "y_um", "x_um"]].to_numpy()
+    assert np.linalg.norm(centroids - centers, axis=1).max() < 0.2
+    assert (table["label"] == np.arange(1, count + 1)).all()
+
+
+def test_pore_density_per_section_matches_the_request():
+    # Counts are round(density × area) per section (no Poisson scatter), so the density
+    # over the envelope's mid-surface area is exact up to half a pore per section area.
+    requested = {1: 12.0, 2: 5.0}
+    phantom = make_phantom(**SMALL, pore_density_small_per_um2=requested[1], pore_density_large_per_um2=requested[2])
+    summary = phantom.summary
+    table = phantom.tables["pores"]
+    for section in (1, 2):
+        area = summary[f"envelope_area_section{section}_um2"]
+        count = int((table["section"] == section).sum())
+        assert count == summary[f"pore_count_section{section}"]
+        assert abs(count / area - requested[section]) <= 0.5 / area + 1e-9
+        assert summary[f"pore_density_section{section}_per_um2"] == pytest.approx(count / area)
+
+    # the pore labels agree: a pore touches the nucleus mostly on the section the table
+    # says (those straddling the junction between the sections can go either way)
+    sections = phantom.labels["nucleus_sections"]
+    pores = ndi.grey_dilation(phantom.labels["pores"], size=(3, 3, 3))
+    agree = [
+        np.bincount(sections[(pores == label) & (sections > 0)], minlength=3).argmax() == section
+        for label, section in zip(table["label"], table["section"])
+    ]
+    assert np.mean(agree) > 0.9
+
+    # and the areas agree with the nucleus label's surface (which lies half an envelope
+    # outside the mid-surface: ~10% more area on this small, strongly curved nucleus)
+    spacing = np.asarray(phantom.spacing)
+    verts, faces, _, _ = marching_cubes(np.pad(sections > 0, 1).astype(np.float32), 0.5, spacing=tuple(spacing))
+    label_area = mesh_surface_area(verts, faces) * 1e-6
+    mid_area = summary["envelope_area_section1_um2"] + summary["envelope_area_section2_um2"]
+    assert 1.0 < label_area / mid_area < 1.3
+
+
+def test_pores_keep_the_hard_core_spacing(phantom):
+    centers = phantom.tables["pores"][["z_um", "y_um", "x_um"]].to_numpy() * 1000
+    distance = np.linalg.norm(centers[:, None] - centers[None], axis=-1)
+    np.fill_diagonal(distance, np.inf)
+    assert distance.min() >= phantom.parameters["pore_min_spacing_nm"] - 1e-6
+
+
+def test_mitochondria_count_fraction_and_place(phantom):
+    mitochondria = phantom.labels["mitochondria"]
+    assert phantom.summary["mitochondria_count"] == 12 == len(phantom.tables["mitochondria"])
+    assert set(np.unique(mitochondria)) == set(range(13))
+    assert phantom.summary["mitochondria_volume_fraction"] == pytest.approx(0.07, rel=0.15)
+    cytoplasm = (phantom.labels["cell"] == 1) & (phantom.labels["nucleus"] == 0)
+    assert cytoplasm[mitochondria > 0].all()
+    # each is one piece, and none touches another
+    assert cc3d.connected_components(mitochondria, connectivity=26).max() == 12
+    grown = ndi.grey_dilation(mitochondria, size=(3, 3, 3))
+    assert (grown[mitochondria > 0] == mitochondria[mitochondria > 0]).all()
+
+
+def test_thousands_of_mitochondria_can_be_requested():
+    phantom = make_phantom(**SMALL, n_mitochondria=150, mitochondria_volume_fraction=0.1, er=False, vesicles=False)
+    assert phantom.summary["mitochondria_count"] == 150
+    assert phantom.summary["mitochondria_volume_fraction"] == pytest.approx(0.1, rel=0.15)
+
+
+@pytest.mark.parametrize("gradient, sign", [(2.0, -1), (-0.8, 1)])
+def test_surface_to_volume_correlates_with_distance_to_the_nearer_membrane(gradient, sign):
+    # Thicker away from the membranes (positive gradient) means lower S/V: a negative
+    # correlation; a negative gradient reverses it (more weakly: thick mitochondria cannot
+    # sit next to a membrane). A slightly larger, finer cell than SMALL gives the
+    # mitochondria a few voxels of radius and a range of distances.
+    phantom = make_phantom(
+        shape=(80, 160, 160), spacing=(36.0, 36.0, 36.0), n_mitochondria=40, mitochondria_radius_gradient_per_um=gradient
+    )
+    summary = phantom.summary
+    assert summary["sv_distance_n"] == 40
+    assert np.sign(summary["sv_distance_spearman_r"]) == sign
+    assert np.sign(summary["sv_distance_pearson_r"]) == sign
+    assert summary["sv_distance_spearman_p"] < 0.01
+
+
+def _membrane_and_cytosol_grey(phantom):
+    image = phantom.image.astype(float)
+    envelope = (phantom.labels["nuclear_envelope"] == 1) & (phantom.labels["pores"] == 0)
+    cytoplasm = (phantom.labels["cell"] == 1) & (phantom.labels["nucleus"] == 0) & (phantom.labels["mitochondria"] == 0)
+    cytosol = cytoplasm & ~ndi.binary_dilation(~cytoplasm, iterations=3)
+    return image[envelope].mean(), image[cytosol].mean(), image[cytosol].std()
+
+
+def test_membranes_are_dark_in_em_contrast_and_bright_in_backscatter(phantom):
+    membrane, cytosol, noise = _membrane_and_cytosol_grey(phantom)
+    assert membrane < cytosol - 2 * noise
+    resin = phantom.image[phantom.labels["cell"] == 0].mean()
+    assert resin > cytosol
+    raw = make_phantom(**SMALL, n_mitochondria=12, contrast="backscatter")
+    membrane, cytosol, noise = _membrane_and_cytosol_grey(raw)
+    assert membrane > cytosol + 2 * noise
+
+
+def test_uint16_is_raw_like():
+    phantom = make_phantom(**SMALL, n_mitochondria=12, dtype="uint16")
+    assert phantom.image.dtype == np.uint16
+    assert 20_000 < phantom.image.min() and phantom.image.max() < 40_000
+
+
+def test_the_cell_keeps_its_physical_size_across_voxel_sizes():
+    coarse = make_phantom(**SMALL, n_mitochondria=12).summary
+    fine = make_phantom(shape=(128, 256, 256), spacing=(20.0, 20.0, 20.0), n_mitochondria=12).summary
+    for key in ("cell_volume_um3", "nucleus_volume_um3", "envelope_area_section1_um2", "envelope_area_section2_um2"):
+        assert fine[key] == pytest.approx(coarse[key], rel=0.05), key
+    assert fine["pore_count"] == pytest.approx(coarse["pore_count"], rel=0.05)
+
+
+@pytest.mark.parametrize(
+    "overrides, words",
+    [
+        ({"spacing": (0, 40, 40)}, "spacing"),
+        ({"spacing": (-40, 40, 40)}, "spacing"),
+        ({"shape": (16, 32, 32)}, "too small"),
+        ({"shape": (64, 64, 64)}, "too small"),
+        ({"pore_density_small_per_um2": -1}, "pore_density_small_per_um2"),
+        ({"pore_density_large_per_um2": 40}, "cannot be reached"),
+        ({"n_mitochondria": 100_000}, "n_mitochondria"),
+        ({"n_mitochondria": 1, "mitochondria_volume_fraction": 0.25}, "do not fit"),
+        ({"n_mitochondria": 3, "mitochondria_volume_fraction": 0.3}, "could place only"),
+        ({"n_mitochondria": 2, "mitochondria_volume_fraction": 0.15}, "reach a volume fraction"),
+        ({"mitochondria_volume_fraction": 0}, "mitochondria_volume_fraction"),
+        ({"spacing": (100, 100, 100)}, "too coarse"),
+        ({"cell_diameter_um": 20}, "does not fit"),
+        ({"colour": "red"}, "unknown phantom parameter"),
+    ],
+)
+def test_bad_parameters_raise_a_clear_error(overrides, words):
+    with pytest.raises(VemprofError, match=words) as error:
+        make_phantom(**{**SMALL, **overrides})
+    assert "\n" not in str(error.value)
+
+
+def test_parameters_object_and_overrides_combine():
+    params = PhantomParameters(**SMALL, n_mitochondria=5)
+    phantom = make_phantom(params, seed=3)
+    assert phantom.parameters["seed"] == 3 and phantom.summary["mitochondria_count"] == 5
+    with pytest.raises(VemprofError, match="PhantomParameters"):
+        make_phantom({"shape": (64, 128, 128)})

@@ -1,0 +1,192 @@
+"""The ``vemprof`` command: import, synth, info, preview, export, ops."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+import vemprof
+from vemprof.cli._parse import assignments, triple
+from vemprof.cli._rich_progress import rich_progress
+from vemprof.errors import VemprofError
+
+app = typer.Typer(
+    name="vemprof",
+    help="Profile cells in volume electron microscopy. Axes are Z,Y,X; voxel sizes in nm.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+
+def _version(show: bool) -> None:
+    if show:
+        console.print(f"vemprof {vemprof.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Profile cells in volume electron microscopy."""
+
+
+@app.command("import")
+def import_command(
+    source: Path = typer.Argument(..., help="OME-Zarr, TIFF (file or folder of slices), MRC, HDF5 or N5 volume."),
+    destination: Path = typer.Argument(..., help="Dataset store to create, e.g. cell.zarr (or to add labels to)."),
+    voxel_size: Optional[str] = typer.Option(None, "--voxel-size", help="Z,Y,X in nm; overrides the file's."),
+    key: Optional[str] = typer.Option(None, "--key", help="Dataset inside an HDF5/N5 file."),
+    as_labels: Optional[str] = typer.Option(None, "--as-labels", metavar="NAME",
+                                            help="Add SOURCE as label image NAME to the existing store."),
+    chunks: str = typer.Option("128,128,128", "--chunks", help="Chunk shape Z,Y,X in voxels."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a store that holds a different dataset."),
+) -> None:
+    """Import a volume into a dataset store (chunked OME-Zarr with a pyramid). Rerun to resume."""
+    from vemprof.store import Store
+    from vemprof.store._import import import_labels, import_volume
+
+    chunk_shape = _chunk_shape(chunks)
+    if as_labels:
+        labels = import_labels(source, Store.open(destination), as_labels, key=key, chunks=chunk_shape,
+                               progress=rich_progress)
+        console.print(f"added labels/{as_labels} {labels.shape} {labels.dtype} to {destination}")
+        return
+    result = import_volume(source, destination, key=key, voxel_size_nm=triple(voxel_size, option="--voxel-size"),
+                           chunks=chunk_shape, overwrite=overwrite, progress=rich_progress)
+    console.print(f"{result.status}: {source} → {destination}  {result.volume!r}")
+
+
+@app.command()
+def synth(
+    destination: Optional[Path] = typer.Argument(None, help="Dataset store to create, e.g. phantom.zarr."),
+    shape: Optional[str] = typer.Option(None, "--shape", help="Z,Y,X in voxels [default: 256,512,512]."),
+    voxel_size: Optional[str] = typer.Option(None, "--voxel-size", help="Z,Y,X in nm [default: 25,20,20]."),
+    seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same phantom."),
+    settings: Optional[list[str]] = typer.Option(None, "--set", metavar="NAME=VALUE",
+                                                 help="Any phantom parameter (see 'vemprof synth --parameters')."),
+    list_parameters: bool = typer.Option(False, "--parameters", help="List the phantom parameters and exit."),
+    preview: bool = typer.Option(True, "--preview/--no-preview", help="Also write DEST.png, a montage of slices."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing store."),
+) -> None:
+    """Make a realistic phantom HeLa cell in FIB-SEM with exact ground truth."""
+    from vemprof.cli._synth import describe_parameters, run_synth
+
+    if list_parameters:
+        console.print(describe_parameters())
+        return
+    if destination is None:
+        raise VemprofError("give the store to create: vemprof synth PHANTOM.zarr (or --parameters)")
+    overrides: dict = assignments(settings)
+    if shape:
+        overrides["shape"] = triple(shape, option="--shape", integer=True)
+    if voxel_size:
+        overrides["spacing"] = triple(voxel_size, option="--voxel-size")
+    run_synth(destination, seed=seed, overrides=overrides, preview=preview, overwrite=overwrite, console=console)
+
+
+@app.command()
+def info(
+    path: Path = typer.Argument(..., help="A dataset store, or any volume vemprof reads."),
+    key: Optional[str] = typer.Option(None, "--key", help="Dataset inside an HDF5/N5 file."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+) -> None:
+    """Shape, voxel size, chunks, pyramid levels, labels, tables and provenance."""
+    from vemprof.cli._info import describe
+
+    summary = describe(path, key=key)
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        from vemprof.cli._info import render
+
+        console.print(render(summary))
+
+
+@app.command()
+def preview(
+    store: Path = typer.Argument(..., help="A dataset store."),
+    out: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default: STORE.png)."),
+    labels: Optional[list[str]] = typer.Option(None, "--labels", help="Label images to overlay (default: all)."),
+) -> None:
+    """Write a montage of slices with the label images overlaid."""
+    from vemprof.cli._preview import write_preview
+
+    path = write_preview(store, out=out, label_names=labels)
+    console.print(f"wrote {path}")
+
+
+@app.command()
+def export(
+    store: Path = typer.Argument(..., help="A dataset store."),
+    out: Path = typer.Argument(..., help="TIFF to write."),
+    labels: Optional[str] = typer.Option(None, "--labels", help="Export this label image instead of the raw image."),
+    level: int = typer.Option(0, "--level", help="Pyramid level (0 = full resolution)."),
+) -> None:
+    """Export the raw image or a label image to a TIFF stack with its voxel size."""
+    from vemprof.store import Store
+    from vemprof.store._export import export_tiff
+
+    dataset = Store.open(store)
+    volume = dataset.labels(labels, level=level) if labels else dataset.raw(level=level)
+    console.print(f"wrote {export_tiff(volume, out, progress=rich_progress)}  {volume!r}")
+
+
+@app.command()
+def ops(
+    chain: Optional[Path] = typer.Argument(None, help="YAML list of steps: {op: NAME, input: …, output: …, options}."),
+    store: Optional[Path] = typer.Argument(None, help="The dataset store whose members the chain reads and writes."),
+    outputs: Optional[list[str]] = typer.Option(None, "--output", help="Step outputs to keep (default: the last)."),
+    list_operations: bool = typer.Option(False, "--list", help="List every operation with its parameters and exit."),
+) -> None:
+    """Run a chain of 3D operations on a store; results become labels, probabilities or tables."""
+    from vemprof.cli._ops import operations_table
+
+    if list_operations:
+        console.print(operations_table())
+        return
+    if chain is None or store is None:
+        raise VemprofError("give a chain and a store: vemprof ops CHAIN.yaml STORE.zarr (or --list)")
+    if not chain.is_file():
+        raise VemprofError(f"no such chain file: {chain}")
+    from vemprof.pipeline import run_ops_chain
+    from vemprof.store import Store
+
+    written = run_ops_chain(Store.open(store), chain, outputs=outputs, progress=rich_progress)
+    for name, where in written.items():
+        console.print(f"{name} → {where}")
+
+
+def _chunk_shape(text: str) -> tuple[int, int, int]:
+    chunk_shape = triple(text, option="--chunks", integer=True)
+    if min(chunk_shape) < 1:
+        raise VemprofError(f"--chunks must be positive voxels, got {text}")
+    return chunk_shape
+
+
+def main() -> None:
+    """Entry point: run the app, turning user errors into one line on standard error."""
+    try:
+        app(standalone_mode=False)
+    except VemprofError as error:
+        Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted; run the same command again to resume")
+        sys.exit(130)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except (typer.Abort, EOFError):
+        sys.exit(1)
+    except typer.TyperException as error:  # usage errors: a missing argument, a bad option
+        if not hasattr(error, "show"):
+            raise
+        error.show()
+        sys.exit(error.exit_code)

@@ -1,0 +1,31 @@
+"""Parsing of command-line values into physical quantities, with one-line errors."""
+
+from __future__ import annotations
+
+from vemprof.errors import VemprofError
+
+
+def triple(text: str | None, *, option: str, integer: bool = False) -> tuple | None:
+    """``"8,5,5"`` → ``(8.0, 5.0, 5.0)`` (Z, Y, X); None stays None."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.replace("x", ",").split(",")]
+    try:
+        values = tuple(int(p) if integer else float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 3:
+        kind = "integers" if integer else "numbers"
+        raise VemprofError(f"{option} takes three {kind} Z,Y,X (e.g. {option} 8,5,5), got '{text}'")
+    return values
+
+
+def assignments(items: list[str] | None) -> dict[str, str]:
+    """``["name=value", …]`` → ``{"name": "value", …}``."""
+    result = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise VemprofError(f"--set takes NAME=VALUE, got '{item}'")
+        result[name.strip().replace("-", "_")] = value.strip()
+    return result

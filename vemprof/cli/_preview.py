@@ -1,0 +1,32 @@
+"""``vemprof preview``: a montage PNG of a store's raw image with its labels overlaid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vemprof.store import Store
+from vemprof.synth import phantom_montage
+
+PREVIEW_PIXELS = 1024
+
+
+def write_preview(path: Path, *, out: Path | None = None, label_names: list[str] | None = None) -> Path:
+    """Render the montage from the coarsest pyramid level that keeps ≥ 1024 pixels across,
+    reading only the slices shown."""
+    store = Store.open(path)
+    level = _preview_level(store)
+    raw = store.raw(level=level)
+    names = label_names if label_names is not None else store.label_names
+    labels = {name: store.labels(name, level=level).data for name in names}
+    out = out or path.with_suffix(".png")
+    phantom_montage(raw.data, labels, spacing=raw.spacing, path=out)
+    return out
+
+
+def _preview_level(store: Store) -> int:
+    pyramid = store.pyramid()
+    for level in reversed(range(len(pyramid))):
+        shape, _ = pyramid[level]
+        if max(shape[1:]) >= min(PREVIEW_PIXELS, max(pyramid[0][0][1:])):
+            return level
+    return 0

@@ -1,0 +1,77 @@
+"""``vemprof synth``: make a phantom cell and write it, with its ground truth, as a store."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from vemprof.cli._preview import write_preview
+from vemprof.cli._rich_progress import rich_progress
+from vemprof.errors import VemprofError
+from vemprof.store._new import write_dataset
+from vemprof.synth import PhantomParameters, make_phantom
+
+
+def describe_parameters() -> Table:
+    """Every phantom parameter with its default and meaning."""
+    table = Table("parameter", "default", "meaning", box=None)
+    for name, field in PhantomParameters.model_fields.items():
+        table.add_row(name, repr(field.default), field.description or "")
+    return table
+
+
+def run_synth(destination: Path, *, seed: int, overrides: dict, preview: bool, overwrite: bool,
+              console: Console) -> None:
+    """Generate the phantom, write the store (and a preview PNG beside it), print its summary.
+
+    ``overrides`` maps parameter names to values, as text from ``--set`` or already typed."""
+    if destination.exists() and any(destination.iterdir()) and not overwrite:
+        raise VemprofError(f"{destination} already exists; choose another path or pass --overwrite to replace it")
+    parameters = PhantomParameters(seed=seed, **_parsed(overrides))
+    started = time.perf_counter()
+    with console.status("generating the phantom cell"):
+        phantom = make_phantom(parameters)
+    seconds = time.perf_counter() - started
+    console.print(f"generated {'×'.join(map(str, phantom.image.shape))} voxels in {seconds:.1f} s")
+    write_dataset(destination, raw=phantom.image, spacing=phantom.spacing, labels=phantom.labels,
+                  tables=phantom.tables, step="synth", parameters={**phantom.parameters, "summary": phantom.summary},
+                  overwrite=overwrite, progress=rich_progress)
+    console.print(_summary_table(phantom.summary))
+    console.print(f"wrote {destination}")
+    if preview:
+        console.print(f"wrote {write_preview(destination)}")
+
+
+def _parsed(overrides: dict[str, str]) -> dict:
+    """``--set`` values as the parameter types want them: pydantic converts the text, and
+    `PhantomParameters` reports a bad value as one line."""
+    unknown = sorted(set(overrides) - set(PhantomParameters.model_fields))
+    if unknown:
+        raise VemprofError(f"unknown phantom parameter(s) {', '.join(unknown)}; see 'vemprof synth --parameters'")
+    return {name: _typed(value) for name, value in overrides.items()}
+
+
+def _typed(value):
+    if not isinstance(value, str):
+        return value
+    return None if value.lower() == "none" else (value.split(",") if "," in value else value)
+
+
+def _summary_table(summary: dict) -> Table:
+    table = Table(show_header=False, box=None)
+    for name, value in summary.items():
+        table.add_row(name, _format(value))
+    return table
+
+
+def _format(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_format(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_format(v)}" for k, v in value.items())
+    return str(value)
