@@ -2,10 +2,10 @@
 
 For each hot operation: throughput (Mvoxel/s) and peak memory (tracemalloc: numpy
 allocations) of the vemprof call and of the baseline call on the same organelle-like
-volume, with the ratio. Then a block-wise run over a lazily generated volume four times
-larger than its memory budget, with the process's peak resident memory.
+volume, with the ratio. (A volume four times its memory budget, processed under that
+budget: ``benchmarks/bench_out_of_core.py``.)
 
-Run: ``python benchmarks/bench_ops.py [--size 256] [--skip-blockwise]``. Set the thread
+Run: ``python benchmarks/bench_ops.py [--size 256]``. Set the thread
 count to one before numpy loads (done below) so that the numbers are per core.
 """
 
@@ -17,14 +17,10 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import argparse  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 
-import dask  # noqa: E402
-import dask.array as da  # noqa: E402
 import numpy as np  # noqa: E402
-import psutil  # noqa: E402
 import scipy.ndimage as ndi  # noqa: E402
 from skimage import morphology  # noqa: E402
 
@@ -131,78 +127,9 @@ def crossover(mask: np.ndarray) -> list[tuple[int, int, float, float]]:
     return rows
 
 
-def _synthetic_block(block_info=None) -> np.ndarray:
-    """One chunk of a large lazy EM-like volume, generated from its position (no storage)."""
-    location = block_info[None]["chunk-location"]
-    shape = block_info[None]["chunk-shape"]
-    rng = np.random.default_rng(abs(hash(location)) % 2**32)
-    values = rng.normal(100, 20, shape).astype(np.float32)
-    return values
-
-
-class PeakMemory:
-    """Sample the process's resident memory in a thread; report the peak in MiB."""
-
-    def __init__(self) -> None:
-        self.process = psutil.Process()
-        self.peak = 0
-        self._stop = threading.Event()
-
-    def __enter__(self) -> "PeakMemory":
-        self.baseline = self.process.memory_info().rss
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-        self.thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(0.02)
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self.thread.join()
-
-
-def blockwise_out_of_core(size: int, chunk: int, budget_mib: float) -> None:
-    """Local chain streamed to a zarr mask, then a global op (remove small objects) from it."""
-    import tempfile
-
-    volume = da.map_blocks(_synthetic_block, chunks=((chunk,) * (size // chunk),) * 3, dtype=np.float32)
-    smooth = ops.gaussian(volume, sigma_nm=10, spacing=SPACING)
-    mask = ops.closing(ops.threshold_local(smooth, window_nm=200, spacing=SPACING, offset=-5), radius_nm=20, spacing=SPACING)
-    volume_mib = volume.nbytes / 2**20
-    with tempfile.TemporaryDirectory() as folder, dask.config.set(scheduler="threads", num_workers=2):
-        with PeakMemory() as local_memory:
-            start = time.perf_counter()
-            da.to_zarr(mask, f"{folder}/mask.zarr")
-            local_seconds = time.perf_counter() - start
-        stored = da.from_zarr(f"{folder}/mask.zarr")
-        with PeakMemory() as global_memory:
-            start = time.perf_counter()
-            kept = int(ops.remove_small_objects(stored, min_volume_nm3=1e5, spacing=SPACING).sum().compute())
-            global_seconds = time.perf_counter() - start
-    print(
-        f"\nblock-wise: {size}³ float32 = {volume_mib:.0f} MiB generated lazily in {chunk}³ chunks; "
-        f"memory budget {budget_mib:.0f} MiB (volume / budget = {volume_mib / budget_mib:.1f}); 2 threads"
-    )
-    print("| stage | seconds | Mvoxel/s | peak RSS MiB | RSS increase MiB |")
-    print("|---|---:|---:|---:|---:|")
-    for stage, seconds, memory in (
-        ("gaussian → local threshold → closing → zarr", local_seconds, local_memory),
-        (f"remove small objects from zarr → sum ({kept} voxels kept)", global_seconds, global_memory),
-    ):
-        print(
-            f"| {stage} | {seconds:.1f} | {volume.size / seconds / 1e6:.1f} | {memory.peak / 2**20:.0f} "
-            f"| {(memory.peak - memory.baseline) / 2**20:.0f} |"
-        )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256, help="edge of the cubic test volume in voxels")
-    parser.add_argument("--blockwise-size", type=int, default=640)
-    parser.add_argument("--skip-blockwise", action="store_true")
     arguments = parser.parse_args()
     mask, image = organelle_volume(arguments.size)
     mvox = mask.size / 1e6
@@ -219,10 +146,6 @@ def main() -> None:
     print("\nexact dilation routes (same mask): radius vox | ball voxels | scipy s | edt s")
     for radius, voxels, scipy_time, edt_time in crossover(mask):
         print(f"  {radius} | {voxels} | {scipy_time:.3f} | {edt_time:.3f}")
-    if not arguments.skip_blockwise:
-        size = arguments.blockwise_size
-        budget = size**3 * 4 / 2**20 / 4
-        blockwise_out_of_core(size, chunk=128, budget_mib=budget)
 
 
 if __name__ == "__main__":

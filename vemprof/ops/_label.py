@@ -260,7 +260,9 @@ def analyse_components(
 
     Returns
     -------
-    (Z, Y, X) array, numpy or lazy dask like ``source``; identical either way.
+    (Z, Y, X) array, numpy or lazy dask like ``source``; identical either way. For a
+    dask ``source`` the first pass (per-block summaries and their merge) is computed
+    when this is called; the returned array is lazy in the second pass only.
     """
     shape = tuple(int(n) for n in source.shape)
     if not is_dask(source):
@@ -278,7 +280,11 @@ def analyse_components(
         summarise = partial(_summarise, origin=origin, shape=shape, connectivity=connectivity)
         marked_block = None if marked_blocks is None else marked_blocks[position]
         summaries.append(dask.delayed(summarise, pure=True)(blocks[position], marked_block))
-    components = dask.delayed(partial(_merge, grid=grid, connectivity=connectivity), pure=True)(summaries)
+    # The first pass runs now: block summaries and their merge are small, and computing
+    # them apart from the second pass lets each input block be freed once summarised, so
+    # memory stays bounded by a few blocks; the second pass reads the input again.
+    merged = dask.delayed(partial(_merge, grid=grid, connectivity=connectivity), pure=True)(summaries).compute()
+    components = dask.delayed(merged, pure=True)
     pieces = np.empty(grid, dtype=object)
     for flat_index, position in enumerate(np.ndindex(grid)):
         block_shape = tuple(source.chunks[axis][i] for axis, i in enumerate(position))

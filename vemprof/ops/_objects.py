@@ -139,7 +139,10 @@ def _prepare(labels, image, mask, spacing, max_distance_nm):
 
 
 def _lazy_table(labels, image, mask, spacing, max_distance_nm):
-    """The feature table: a DataFrame for numpy input, a dask.delayed DataFrame for dask."""
+    """The feature table: a DataFrame for numpy input, a dask.delayed DataFrame for dask.
+
+    The object filters compute it at once (`_computed_table`), so that their lazy
+    result, written batch by batch, does not reduce the whole volume again per batch."""
     shape = tuple(int(n) for n in labels.shape)
     # faces look one voxel beyond the core, distances up to max_distance_nm
     reach = max(max(spacing), max_distance_nm if mask is not None else 0.0)
@@ -176,17 +179,23 @@ def object_features(
         by label; computed now (also for dask input), identical for numpy and dask.
     """
     labels, image, mask, spacing, max_distance_nm = _prepare(labels, image, mask, spacing, max_distance_nm)
-    table = _lazy_table(labels, image, mask, spacing, max_distance_nm)
-    return table.compute() if is_dask(labels) else table
+    return _computed_table(labels, image, mask, spacing, max_distance_nm)
 
 
 def _keep_block(block: np.ndarray, kept: np.ndarray) -> np.ndarray:
     return fastremap.mask_except(np.ascontiguousarray(block), [int(k) for k in kept], in_place=False)
 
 
-def _keep_labels(labels: Any, kept: Any) -> Any:
-    """Zero every object not in ``kept`` (an array, or a delayed array for dask)."""
+def _computed_table(labels, image, mask, spacing, max_distance_nm) -> pd.DataFrame:
+    """The feature table, computed now (for dask input: block by block, in bounded memory)."""
+    table = _lazy_table(labels, image, mask, spacing, max_distance_nm)
+    return table.compute() if is_dask(labels) else table
+
+
+def _keep_labels(labels: Any, kept: np.ndarray) -> Any:
+    """Zero every object whose id is not in ``kept``; lazy for dask ``labels``."""
     if is_dask(labels):
+        kept = dask.delayed(kept, pure=True)  # one shared graph key, not an array to broadcast
         return da.map_blocks(_keep_block, labels, kept, dtype=labels.dtype, meta=np.empty((0, 0, 0), labels.dtype))
     return _keep_block(labels, kept)
 
@@ -231,9 +240,9 @@ def filter_objects(
     """
     _check_feature(feature, image, mask)
     labels, image, mask, spacing, max_distance_nm = _prepare(labels, image, mask, spacing, max_distance_nm)
-    table = _lazy_table(labels, image, mask, spacing, max_distance_nm)
+    table = _computed_table(labels, image, mask, spacing, max_distance_nm)
     select = partial(_select_range, feature=feature, min_value=float(min_value), max_value=float(max_value))
-    kept = dask.delayed(select, pure=True)(table) if is_dask(labels) else select(table)
+    kept = select(table)
     return _keep_labels(labels, kept)
 
 
@@ -291,9 +300,9 @@ def keep_largest(objects: Any, *, count: int = 1, connectivity: int = 26) -> Any
         raise VemprofError(f"count must be a whole number >= 0, got {count!r}")
     labels, was_mask = _as_labels(objects, connectivity)
     labels, _, _, spacing, distance = _prepare(labels, None, None, (1.0, 1.0, 1.0), None)
-    table = _lazy_table(labels, None, None, spacing, distance)
+    table = _computed_table(labels, None, None, spacing, distance)
     select = partial(_select_top, feature="voxels", count=int(count), largest=True)
-    kept = dask.delayed(select, pure=True)(table) if is_dask(labels) else select(table)
+    kept = select(table)
     return _back(_keep_labels(labels, kept), was_mask)
 
 
@@ -330,12 +339,12 @@ def keep_nearest(
         raise VemprofError(f"count must be a whole number >= 0 or None, got {count!r}")
     labels, was_mask = _as_labels(objects, connectivity)
     labels, _, mask, spacing, max_distance_nm = _prepare(labels, None, mask, spacing, max_distance_nm)
-    table = _lazy_table(labels, None, mask, spacing, max_distance_nm)
+    table = _computed_table(labels, None, mask, spacing, max_distance_nm)
     if count is None:
         select = partial(_select_range, feature="distance_to_surface_nm", min_value=0.0, max_value=max_distance_nm)
     else:
         select = partial(_select_top, feature="distance_to_surface_nm", count=int(count), largest=False)
-    kept = dask.delayed(select, pure=True)(table) if is_dask(labels) else select(table)
+    kept = select(table)
     return _back(_keep_labels(labels, kept), was_mask)
 
 
@@ -374,7 +383,7 @@ def relabel_sequential(labels: Any) -> Any:
     dtype = label_dtype(labels.shape)
     if is_dask(labels):
         parts = [dask.delayed(_unique_block, pure=True)(b) for b in labels.to_delayed().ravel()]
-        ids = dask.delayed(_sorted_ids, pure=True)(parts)
+        ids = dask.delayed(dask.delayed(_sorted_ids, pure=True)(parts).compute(), pure=True)  # the ids now
         renumber = partial(_renumber_block, dtype=dtype)
         return da.map_blocks(renumber, labels, ids, dtype=dtype, meta=np.empty((0, 0, 0), dtype))
     return _renumber_block(labels, _sorted_ids([_unique_block(labels)]), dtype)
