@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/vemprof synth $(EXAMPLE)/phantom.zarr --overwrite
+	$(BIN)/vemprof synth $(EXAMPLE)/phantom.zarr --overwrite --no-preview
 	$(BIN)/vemprof export $(EXAMPLE)/phantom.zarr $(EXAMPLE)/phantom.tif
 	$(BIN)/vemprof import $(EXAMPLE)/phantom.tif $(EXAMPLE)/imported.zarr --overwrite
 	$(BIN)/vemprof import $(EXAMPLE)/phantom.zarr/labels/mitochondria $(EXAMPLE)/imported.zarr --as-labels mitochondria

@@ -137,8 +137,8 @@ def main() -> None:
     print("| operation | vemprof Mvox/s | baseline Mvox/s | speed-up | vemprof peak MiB | baseline peak MiB |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, ours, baseline in hot_operations(mask, image):
-        our_time, our_peak = measure(ours)
-        base_time, base_peak = measure(baseline)
+        our_time, our_peak = measure(ours, repeat=3)
+        base_time, base_peak = measure(baseline, repeat=3)
         print(
             f"| {name} | {mvox / our_time:.1f} | {mvox / base_time:.1f} | {base_time / our_time:.2f}× "
             f"| {our_peak:.0f} | {base_peak:.0f} |"
