@@ -1,13 +1,10 @@
 """`vemprof import`: any format into a store, resumable, refusing bad input with one line."""
 
-import dask.array as da
 import numpy as np
 import pytest
 import tifffile
-import zarr
 
 from vemprof import VemprofError
-from vemprof.store import Store
 from vemprof.store import _writer
 from vemprof.store._import import import_labels, import_volume
 

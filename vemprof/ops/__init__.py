@@ -46,6 +46,7 @@ __all__ = [
     "describe_operations",
     "find_maxima",
     "grow_regions",
+    "check_chain",
     "load_chain",
     "run_chain",
     "split_touching",
