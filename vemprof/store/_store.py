@@ -154,8 +154,8 @@ class Store:
         staging = self._staging("raw", resume_key)
         levels = _write_pyramid(_as_dask(array, chunks), staging, spacing=spacing, chunks=chunks, averaged=True,
                                 progress=progress)
-        for level in range(len(levels)):
-            os.replace(staging / str(level), self.path / str(level))
+        for level in range(len(levels)):  # (a level left by a move cut short is replaced)
+            _replace_folder(staging / str(level), self.path / str(level))
         attributes = _read_group_attributes(self.path)
         attributes.update(_ngff.image_attributes(_multiscale_entry("raw", levels)))
         _write_group(self.path, attributes)
