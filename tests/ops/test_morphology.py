@@ -145,3 +145,13 @@ def test_bad_input_is_a_one_line_error(call, blobs, image):
     with pytest.raises(VemprofError) as info:
         call(blobs, image)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("spacing", [(5.0, 5.0, 5.0), (8.0, 5.0, 5.0), (7.3, 4.1, 3.3)])
+@pytest.mark.parametrize("radius_nm", [4, 5, 8, 12.5, 25, 40])
+def test_row_route_equals_the_structure_route(radius_nm, spacing, blobs):
+    rows = _morphology._ball_rows(ops.ball(radius_nm, spacing=spacing))
+    footprint = ops.ball(radius_nm, spacing=spacing)
+    np.testing.assert_array_equal(_morphology._dilate_by_rows(blobs, rows), ndi.binary_dilation(blobs, structure=footprint))
+    np.testing.assert_array_equal(~_morphology._dilate_by_rows(~blobs, rows),
+                                  ndi.binary_erosion(blobs, structure=footprint, border_value=1))

@@ -6,12 +6,15 @@ ellipsoid in voxels on an anisotropic grid). Distances are compared with a relat
 slack of 1e-6 so a radius that is an exact multiple of the voxel size includes the
 voxels at exactly that distance.
 
-Two exact routes give the identical mask: for small balls scipy's binary morphology
-with the ball as structure; for larger ones a threshold on the exact anisotropic
-Euclidean distance transform (``edt``), whose cost does not grow with the radius.
-Dilation of M by the ball is ``{v : distance(v, M) <= r}`` and erosion is
-``{v : distance(v, not M) > r}``, which is what the structure route computes too.
-The crossover (`SCIPY_MAX_BALL_VOXELS`) was measured (docs/ops.md).
+Three exact routes give the identical mask. On the CPU, balls of up to `MAX_BALL_ROWS`
+rows along X are applied row by row: the ball is a set of centred runs along X, one per
+(dz, dy), so the dilation is the OR of a few 1D running maxima (one per run width,
+``maximum_filter1d``, whose cost does not grow with the width) shifted by each (dz, dy).
+Larger balls threshold the exact anisotropic Euclidean distance transform (``edt``),
+whose cost does not grow with the radius: dilation of M by the ball is
+``{v : distance(v, M) <= r}`` and erosion is ``{v : distance(v, not M) > r}``. On the
+GPU, balls of up to `SCIPY_MAX_BALL_VOXELS` voxels go to ``binary_dilation`` with the
+ball as structure. The crossovers were measured (docs/ops.md).
 
 Border convention (as scikit-image): outside the volume counts as background for
 dilation and as foreground for erosion, so masks touching the volume edge do not
@@ -25,9 +28,10 @@ from typing import Any, Sequence
 
 import edt
 import numpy as np
+from scipy import ndimage
 
 from vemprof.errors import VemprofError
-from vemprof.ops._backend import ndimage_call
+from vemprof.ops._backend import gpu_enabled, ndimage_call
 from vemprof.ops._blockwise import LENGTH_RTOL, map_elementwise, map_with_halo
 from vemprof.ops._validate import (
     as_spacing,
@@ -40,8 +44,10 @@ from vemprof.ops._validate import (
     same_kind,
 )
 
-#: Balls with at most this many voxels use scipy's structure route, larger ones the
+#: On the CPU, balls of at most this many runs along X use the row route, larger ones the
 #: distance-transform route (measured crossover on one core, see benchmarks/bench_ops.py).
+MAX_BALL_ROWS = 220
+#: On the GPU, balls with at most this many voxels go to ``binary_dilation``/``binary_erosion``.
 SCIPY_MAX_BALL_VOXELS = 123
 
 
@@ -85,17 +91,43 @@ def _distance_squared(mask: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
     return edt.edtsq(np.ascontiguousarray(mask, dtype=np.uint8), anisotropy=tuple(spacing), black_border=False)
 
 
+def _ball_rows(footprint: np.ndarray) -> dict[tuple[int, int], int]:
+    """The ball as runs along X: ``{(dz, dy): run length}`` for every (dz, dy) it reaches."""
+    a, b = footprint.shape[0] // 2, footprint.shape[1] // 2
+    lengths = footprint.sum(axis=2)
+    return {(dz - a, dy - b): int(lengths[dz, dy]) for dz, dy in zip(*np.nonzero(lengths))}
+
+
+def _dilate_by_rows(mask: np.ndarray, rows: dict[tuple[int, int], int]) -> np.ndarray:
+    """Dilation by the ball given as centred runs along X (outside the volume: background)."""
+    depth, height = mask.shape[:2]
+    source = np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
+    dilated = np.zeros(mask.shape, bool)
+    for length in sorted(set(rows.values())):  # one running maximum alive at a time
+        run = ndimage.maximum_filter1d(source, size=length, axis=2, mode="constant", cval=0).view(bool)
+        for (dz, dy) in (offset for offset, row_length in rows.items() if row_length == length):
+            dilated[max(0, -dz): depth - max(0, dz), max(0, -dy): height - max(0, dy)] |= run[
+                max(0, dz): depth - max(0, -dz), max(0, dy): height - max(0, -dy)]
+    return dilated
+
+
 def _dilate_block(mask: np.ndarray, *, radius_nm: float, spacing: tuple[float, ...]) -> np.ndarray:
     footprint = ball(radius_nm, spacing=spacing)
-    if footprint.sum() <= SCIPY_MAX_BALL_VOXELS:
+    if gpu_enabled() and footprint.sum() <= SCIPY_MAX_BALL_VOXELS:
         return ndimage_call("binary_dilation", mask, structure=footprint, border_value=0)
+    rows = _ball_rows(footprint)
+    if len(rows) <= MAX_BALL_ROWS:
+        return _dilate_by_rows(mask, rows)
     return _distance_squared(~mask, spacing) <= _squared_limit(radius_nm)
 
 
 def _erode_block(mask: np.ndarray, *, radius_nm: float, spacing: tuple[float, ...]) -> np.ndarray:
     footprint = ball(radius_nm, spacing=spacing)
-    if footprint.sum() <= SCIPY_MAX_BALL_VOXELS:
+    if gpu_enabled() and footprint.sum() <= SCIPY_MAX_BALL_VOXELS:
         return ndimage_call("binary_erosion", mask, structure=footprint, border_value=1)
+    rows = _ball_rows(footprint)
+    if len(rows) <= MAX_BALL_ROWS:  # outside counts as mask: the dilated complement is background there
+        return ~_dilate_by_rows(~mask, rows)
     return _distance_squared(mask, spacing) > _squared_limit(radius_nm)
 
 
