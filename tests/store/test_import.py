@@ -124,3 +124,17 @@ def test_labels_join_an_existing_store(tmp_path, em_tiff, em_stack):
     tifffile.imwrite(path, instances.astype(np.float32))
     with pytest.raises(VemprofError, match="not integer labels"):
         import_labels(path, store, "bad")
+
+
+def test_import_from_a_key_inside_an_hdf5_file(tmp_path, em_stack):
+    import h5py
+
+    path = tmp_path / "volumes.h5"
+    with h5py.File(path, "w") as file:
+        file.create_dataset("em/raw", data=em_stack, chunks=(16, 32, 32)).attrs["element_size_um"] = (0.008, 0.005, 0.005)
+        file.create_dataset("em/other", data=em_stack[:, :10])
+    store = import_volume(f"{path}:/em/raw", tmp_path / "cell.zarr").store
+    np.testing.assert_array_equal(store.raw().data.compute(), em_stack)
+    (step,) = store.provenance
+    assert step["inputs"][0]["path"].endswith("volumes.h5:/em/raw")
+    assert import_volume(f"{path}:/em/raw", tmp_path / "cell.zarr").status == "up to date"

@@ -34,7 +34,7 @@ def fingerprint(path: str | os.PathLike) -> str:
     For a folder (OME-Zarr, N5, a folder of TIFF slices) every file's relative path and
     size go in, and the full content of its small files (metadata, JSON).
     """
-    path = Path(path)
+    path = _stored_path(path)
     digest = hashlib.sha256()
     if path.is_dir():
         for root, dirs, files in os.walk(path):
@@ -48,6 +48,17 @@ def fingerprint(path: str | os.PathLike) -> str:
     else:
         _hash_file_samples(path, digest)
     return "sha256:" + digest.hexdigest()
+
+
+def _stored_path(source: str | os.PathLike) -> Path:
+    """The file or folder on disk behind a volume path: ``x.h5:/key`` → ``x.h5``,
+    ``x.h5/volumes/raw`` → ``x.h5``, ``slices/*.tif`` → ``slices``."""
+    path = Path(source)
+    if not path.exists() and ":" in str(source):
+        path = Path(str(source).rsplit(":", 1)[0])
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
 def _hash_file_samples(path: Path, digest) -> None:
@@ -84,7 +95,7 @@ def step_record(
         "step": step,
         "outputs": list(outputs),
         "parameters": parameters,
-        "inputs": [{"path": str(Path(p).resolve()), "fingerprint": fingerprint(p)} for p in inputs],
+        "inputs": [{"path": str(Path(p).absolute()), "fingerprint": fingerprint(p)} for p in inputs],
         "versions": package_versions(),
         "started": (started or now).isoformat(timespec="seconds"),
         "finished": now.isoformat(timespec="seconds"),
