@@ -80,14 +80,7 @@ def phantom_montage(
         planes = {key: np.asarray(value[index]) for key, value in labels.items()}
         _show(axes[0, column], grey, pixel, name)
         _show(axes[1, column], _overlay(grey, planes), pixel, name + ", ground truth")
-    _legend(fig)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.04, 1, 0.97 if title else 1))
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path, title=title, legend_height=0.04, title_height=0.03, dpi=110)
 
 
 def phantom_zoom(
@@ -124,14 +117,7 @@ def phantom_zoom(
     name = f"XY, z = {z * spacing[0] / 1000:.2f} µm"
     _show(axes[0], grey, (spacing[1], spacing[2]), name)
     _show(axes[1], _overlay(grey, planes), (spacing[1], spacing[2]), name + ", ground truth")
-    _legend(fig)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.06, 1, 0.95 if title else 1))
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path, title=title, legend_height=0.06, title_height=0.05, dpi=120)
 
 
 def _window(center: float, half: float, size: int) -> slice:
@@ -202,3 +188,15 @@ def _legend(fig) -> None:
         entries.update(zip(names, colours))
     handles = [Rectangle((0, 0), 1, 1, color=c) for c in entries.values()]
     fig.legend(handles, list(entries), loc="lower center", ncol=len(entries), fontsize=9, frameon=False)
+
+
+def _save(fig, path, *, title: str | None, legend_height: float, title_height: float, dpi: int) -> Path:
+    """Add the legend and title (figure fractions reserved for them), write the PNG, close."""
+    _legend(fig)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, legend_height, 1, 1 - title_height if title else 1))
+    path = Path(path)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
