@@ -11,7 +11,7 @@ from rich.table import Table
 from vemprof.cli._preview import write_preview
 from vemprof.cli._rich_progress import rich_progress
 from vemprof.errors import VemprofError
-from vemprof.store._new import write_dataset
+from vemprof.store._new import refuse_existing, write_dataset
 from vemprof.synth import PhantomParameters, make_phantom
 
 
@@ -28,8 +28,7 @@ def run_synth(destination: Path, *, seed: int, overrides: dict, preview: bool, o
     """Generate the phantom, write the store (and a preview PNG beside it), print its summary.
 
     ``overrides`` maps parameter names to values, as text from ``--set`` or already typed."""
-    if destination.exists() and any(destination.iterdir()) and not overwrite:
-        raise VemprofError(f"{destination} already exists; choose another path or pass --overwrite to replace it")
+    refuse_existing(destination, overwrite=overwrite)  # before the phantom is generated, not after
     parameters = PhantomParameters(seed=seed, **_parsed(overrides))
     started = time.perf_counter()
     with console.status("generating the phantom cell"):

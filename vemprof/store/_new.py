@@ -15,6 +15,12 @@ from vemprof.errors import VemprofError
 from vemprof.store._store import DEFAULT_CHUNKS, Store, _replace_folder
 
 
+def refuse_existing(destination: Path, *, overwrite: bool) -> None:
+    """A one-line error when ``destination`` holds anything and ``overwrite`` is not set."""
+    if destination.exists() and any(destination.iterdir()) and not overwrite:
+        raise VemprofError(f"{destination} already exists; choose another path or pass --overwrite to replace it")
+
+
 def write_dataset(
     destination: str | os.PathLike,
     *,
@@ -34,8 +40,7 @@ def write_dataset(
     ``destination`` is replaced only with ``overwrite``.
     """
     destination = Path(destination)
-    if destination.exists() and any(destination.iterdir()) and not overwrite:
-        raise VemprofError(f"{destination} already exists; choose another path or pass --overwrite to replace it")
+    refuse_existing(destination, overwrite=overwrite)
     partial = destination.with_name(destination.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     started = dt.datetime.now(dt.timezone.utc)
