@@ -72,7 +72,7 @@ def hot_operations(mask: np.ndarray, image: np.ndarray) -> list[tuple[str, calla
         ),
         (
             "distance transform (aniso)",
-            lambda: ops._morphology._distance_squared(mask, SPACING),
+            lambda: ops.distance_transform(mask, spacing=SPACING),
             lambda: ndi.distance_transform_edt(mask, sampling=SPACING),
         ),
         ("fill holes", lambda: ops.fill_holes(mask), lambda: ndi.binary_fill_holes(mask)),
@@ -124,7 +124,7 @@ def crossover(mask: np.ndarray) -> list[tuple[int, int, int, float, float]]:
         footprint = ops.ball(radius_nm, spacing=SPACING)
         ball_rows = ops._morphology._ball_rows(footprint)
         rows_time, _ = measure(ops._morphology._dilate_by_rows, mask, ball_rows, repeat=3)
-        edt_time, _ = measure(lambda r=radius_nm: ops._morphology._distance_squared(~mask, SPACING) <= r**2, repeat=3)
+        edt_time, _ = measure(lambda r=radius_nm: ops._distance.distance_squared(~mask, SPACING) <= r**2, repeat=3)
         rows.append((radius_voxels, int(footprint.sum()), len(ball_rows), rows_time, edt_time))
     return rows
 

@@ -22,9 +22,11 @@ def phantom_store(tmp_path_factory):
     sys.argv = ["vemprof", "synth", str(destination), "--shape", "64,128,128", "--voxel-size", "40,40,40",
                 "--seed", "3"]
     try:
-        main()
+        with pytest.raises(SystemExit) as exit_:
+            main()
     finally:
         sys.argv = argv
+    assert exit_.value.code == 0
     return destination
 
 

@@ -101,19 +101,22 @@ def test_local_contrast_evens_out_two_contrast_regimes(spacing):
 
 
 @pytest.mark.parametrize(
-    "call",
+    "call, message",
     [
-        lambda x: ops.gaussian(x, sigma_nm=-1, spacing=(8, 5, 5)),
-        lambda x: ops.gaussian(x, sigma_nm=5, spacing=None),
-        lambda x: ops.gaussian(x, sigma_nm=5, spacing=(5, 5)),
-        lambda x: ops.median(x, radius_nm=float("nan"), spacing=(8, 5, 5)),
-        lambda x: ops.enhance_particles(x, particle_radius_nm=0, spacing=(8, 5, 5)),
-        lambda x: ops.enhance_particles(x, particle_radius_nm=5, spacing=(8, 5, 5), method="blob"),
-        lambda x: ops.gaussian(x[0], sigma_nm=5, spacing=(8, 5, 5)),
+        (lambda x: ops.gaussian(x, sigma_nm=-1, spacing=(8, 5, 5)), "sigma_nm must be a finite length in nm >= 0"),
+        (lambda x: ops.gaussian(x, sigma_nm=5, spacing=None), "the voxel size is missing: pass spacing="),
+        (lambda x: ops.gaussian(x, sigma_nm=5, spacing=(5, 5)), "the voxel size needs 3 values"),
+        (lambda x: ops.median(x, radius_nm=float("nan"), spacing=(8, 5, 5)), "radius_nm must be a finite length"),
+        (lambda x: ops.enhance_particles(x, particle_radius_nm=0, spacing=(8, 5, 5)), "particle_radius_nm must be .* > 0"),
+        (
+            lambda x: ops.enhance_particles(x, particle_radius_nm=5, spacing=(8, 5, 5), method="blob"),
+            "method must be one of 'dog', 'log', got 'blob'",
+        ),
+        (lambda x: ops.gaussian(x[0], sigma_nm=5, spacing=(8, 5, 5)), "the image must be 3D"),
     ],
 )
-def test_bad_parameters_are_one_line_errors(call, image):
-    with pytest.raises(VemprofError) as info:
+def test_bad_parameters_are_one_line_errors(call, message, image):
+    with pytest.raises(VemprofError, match=message) as info:
         call(image)
     assert "\n" not in str(info.value)
 

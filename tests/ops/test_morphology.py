@@ -5,7 +5,7 @@ import scipy.ndimage as ndi
 
 from vemprof import ops
 from vemprof.errors import VemprofError
-from vemprof.ops import _morphology
+from vemprof.ops import _distance, _morphology
 
 from .conftest import CHUNKS, as_dask, ball_mask
 
@@ -42,8 +42,8 @@ def test_ball_holds_voxels_within_the_physical_radius():
 def test_scipy_and_distance_transform_routes_agree_exactly(radius_nm, spacing, blobs):
     footprint = ops.ball(radius_nm, spacing=spacing)
     limit = _morphology._squared_limit(radius_nm)
-    dilated = _morphology._distance_squared(~blobs, spacing) <= limit
-    eroded = _morphology._distance_squared(blobs, spacing) > limit
+    dilated = _distance.distance_squared(~blobs, spacing) <= limit
+    eroded = _distance.distance_squared(blobs, spacing) > limit
     np.testing.assert_array_equal(dilated, ndi.binary_dilation(blobs, structure=footprint))
     np.testing.assert_array_equal(eroded, ndi.binary_erosion(blobs, structure=footprint, border_value=1))
 
@@ -131,18 +131,21 @@ def test_single_voxel_and_empty_masks(spacing):
 
 
 @pytest.mark.parametrize(
-    "call",
+    "call, message",
     [
-        lambda m, i: ops.dilate(m.astype(np.float32), radius_nm=5, spacing=(8, 5, 5)),
-        lambda m, i: ops.dilate(m, radius_nm=-5, spacing=(8, 5, 5)),
-        lambda m, i: ops.erode(m, radius_nm=5, spacing=None),
-        lambda m, i: ops.shell(m, inner_nm=30, outer_nm=10, spacing=(8, 5, 5)),
-        lambda m, i: ops.shell(m, inner_nm=0, outer_nm=10, side="both", spacing=(8, 5, 5)),
-        lambda m, i: ops.mask_image(i, m[:, :5]),
+        (lambda m, i: ops.dilate(m.astype(np.float32), radius_nm=5, spacing=(8, 5, 5)), "threshold a probability map"),
+        (lambda m, i: ops.dilate(m, radius_nm=-5, spacing=(8, 5, 5)), "radius_nm must be a finite length in nm >= 0"),
+        (lambda m, i: ops.erode(m, radius_nm=5, spacing=None), "the voxel size is missing"),
+        (lambda m, i: ops.shell(m, inner_nm=30, outer_nm=10, spacing=(8, 5, 5)), "shell needs inner_nm < outer_nm"),
+        (
+            lambda m, i: ops.shell(m, inner_nm=0, outer_nm=10, side="both", spacing=(8, 5, 5)),
+            "side must be one of 'inside', 'outside'",
+        ),
+        (lambda m, i: ops.mask_image(i, m[:, :5]), r"the mask has shape \(24, 5, 40\) but the image"),
     ],
 )
-def test_bad_input_is_a_one_line_error(call, blobs, image):
-    with pytest.raises(VemprofError) as info:
+def test_bad_input_is_a_one_line_error(call, message, blobs, image):
+    with pytest.raises(VemprofError, match=message) as info:
         call(blobs, image)
     assert "\n" not in str(info.value)
 

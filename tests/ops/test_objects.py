@@ -107,17 +107,23 @@ def test_relabel_sequential_preserves_order():
 
 
 @pytest.mark.parametrize(
-    "call",
+    "call, message",
     [
-        lambda l: ops.filter_objects(l, feature="roundness", spacing=SPACING),
-        lambda l: ops.filter_objects(l, feature="mean_intensity", spacing=SPACING),
-        lambda l: ops.filter_objects(l, feature="distance_to_mask_nm", spacing=SPACING),
-        lambda l: ops.filter_objects(l.astype(np.float32), feature="voxels", spacing=SPACING),
-        lambda l: ops.object_features(l, spacing=SPACING, image=np.zeros((2, 2, 2))),
-        lambda l: ops.keep_largest(l, count=-1),
+        (lambda l: ops.filter_objects(l, feature="roundness", spacing=SPACING), "unknown feature 'roundness'; choose"),
+        (lambda l: ops.filter_objects(l, feature="mean_intensity", spacing=SPACING), "needs image="),
+        (lambda l: ops.filter_objects(l, feature="distance_to_mask_nm", spacing=SPACING), "needs mask="),
+        (
+            lambda l: ops.filter_objects(l.astype(np.float32), feature="voxels", spacing=SPACING),
+            "the labels must be an integer label image",
+        ),
+        (
+            lambda l: ops.object_features(l, spacing=SPACING, image=np.zeros((2, 2, 2))),
+            r"the image has shape \(2, 2, 2\) but the labels",
+        ),
+        (lambda l: ops.keep_largest(l, count=-1), "count must be a whole number >= 0"),
     ],
 )
-def test_bad_object_requests(call, labels):
-    with pytest.raises(VemprofError) as info:
+def test_bad_object_requests(call, message, labels):
+    with pytest.raises(VemprofError, match=message) as info:
         call(labels)
     assert "\n" not in str(info.value)

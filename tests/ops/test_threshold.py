@@ -65,9 +65,13 @@ def test_local_threshold_follows_a_gradient_a_global_one_cannot(spacing):
 
 
 @pytest.mark.parametrize(
-    "options",
-    [{"method": "value"}, {"method": "percentile", "percentile": 101}, {"method": "triangle"}],
+    "options, message",
+    [
+        ({"method": "value"}, "method='value' needs value=<threshold>"),
+        ({"method": "percentile", "percentile": 101}, "needs percentile between 0 and 100, got 101"),
+        ({"method": "triangle"}, "method must be one of 'otsu', 'value', 'percentile', got 'triangle'"),
+    ],
 )
-def test_bad_threshold_options(options, image):
-    with pytest.raises(VemprofError):
+def test_bad_threshold_options(options, message, image):
+    with pytest.raises(VemprofError, match=message):
         ops.threshold(image, **options)

@@ -171,3 +171,47 @@ def test_replacing_labels_keeps_the_old_ones_until_the_new_are_complete(store, i
 def test_pyramid_plan_stops_when_one_chunk_holds_the_level():
     levels = plan_pyramid((256, 512, 512), (25, 20, 20), chunk_shape=(128, 128, 128), averaged=True)
     assert [level.shape for level in levels] == [(256, 512, 512), (128, 256, 256), (64, 128, 128)]
+
+
+def test_a_replaced_folder_is_never_missing(tmp_path, monkeypatch):
+    """The new folder takes the old one's place in one step: a crash at any moment leaves
+    one of the two in place (here the step that would follow the first of two renames fails)."""
+    from vemprof.store import _store
+
+    if not _store._exchange(*_two_folders(tmp_path / "probe")):
+        pytest.skip("this system or file system cannot exchange two paths atomically")
+    new, old = _two_folders(tmp_path)
+
+    def a_crash_after_the_first_rename(source, target):
+        raise OSError("the process died here")
+
+    monkeypatch.setattr(_store.os, "replace", a_crash_after_the_first_rename)
+    _store.replace_folder(new, old)
+    assert (old / "content").read_text() == "new" and not new.exists()
+
+
+def _two_folders(parent):
+    """(new, old): two folders, each with a file saying which it is."""
+    old, new = parent / "old", parent / "new"
+    for folder, text in ((old, "old"), (new, "new")):
+        folder.mkdir(parents=True)
+        (folder / "content").write_text(text)
+    return new, old
+
+
+def test_ngff_metadata_is_validated_as_it_is_written(store):
+    from vemprof.store import _ngff
+
+    entry = _ngff.multiscale("raw", [(8, 5, 5)], [(0, 0, 0)])
+    entry["axes"] = entry["axes"][:2]  # two axes for three-dimensional scales
+    with pytest.raises(ValueError, match="invalid NGFF 0.5 image metadata"):
+        _ngff.image_attributes(entry)
+
+
+def test_damaged_provenance_is_one_line(store):
+    (store.path / "provenance.json").write_text('{"steps": [')
+    with pytest.raises(VemprofError, match=r"provenance.json is unreadable or damaged .*restore it from a backup"):
+        store.provenance
+    (store.path / "provenance.json").write_text('{"steps": [1, 2]}')
+    with pytest.raises(VemprofError, match="does not list steps"):
+        store.provenance

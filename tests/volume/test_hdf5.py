@@ -52,10 +52,10 @@ def test_resolution_inherited_from_group(tmp_path, image):
 def test_several_3d_datasets_need_a_key(tmp_path, image):
     path = cremi(tmp_path / "sample.h5", image)
     with pytest.raises(VemprofError, match=r"holds 2 3D datasets \(datasets: .*/volumes/raw 6×32×40 uint8.*\); "
-                                           r"give key= one of them"):
+                                           r"give --key one of them"):
         open_volume(path)
     with pytest.raises(VemprofError, match=r"no dataset '/volumes/missing' in .*sample.h5 \(datasets: "
-                                           r"/thumbnail 32×40 uint8, .*\); give key= one of those"):
+                                           r"/thumbnail 32×40 uint8, .*\); give --key one of those"):
         open_volume(path, key="/volumes/missing")
     with pytest.raises(VemprofError, match=r"sample.h5:/thumbnail is 2D"):
         open_volume(path, key="thumbnail")
@@ -87,3 +87,16 @@ def test_not_an_hdf5_file(tmp_path):
     (tmp_path / "notes.h5").write_text("plain text")
     with pytest.raises(VemprofError, match=r"notes.h5 is not a readable HDF5 file .*check that it is HDF5"):
         open_volume(tmp_path / "notes.h5")
+
+
+def test_a_chunk_never_written_is_an_error_naming_its_region(tmp_path, image):
+    """An export interrupted half-way: HDF5 reads the chunks it never wrote as the fill value."""
+    with h5py.File(tmp_path / "cut.h5", "w") as f:
+        dataset = f.create_dataset("raw", shape=image.shape, dtype=image.dtype, chunks=(2, 16, 16))
+        dataset[:4] = image[:4]
+    with pytest.raises(VemprofError, match=r"^chunk missing in .*cut.h5:/raw at z 4:6, y 0:16, x 0:16; restore it, "
+                                           r"or pass --allow-missing-chunks"):
+        open_volume(tmp_path / "cut.h5").data.compute()
+    expected = image.copy()
+    expected[4:] = 0
+    np.testing.assert_array_equal(open_volume(tmp_path / "cut.h5", allow_missing_chunks=True).data.compute(), expected)

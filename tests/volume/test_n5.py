@@ -6,7 +6,6 @@ import dask.array as da
 import numpy as np
 import pytest
 import tensorstore as ts
-from volume_samples import one_block_per_storage_chunk
 
 from vemprof.errors import VemprofError
 from vemprof.volume import open_volume
@@ -82,17 +81,16 @@ def test_wrong_or_missing_key(tmp_path, image):
     write_n5(tmp_path / "c.n5/a", image)
     write_n5(tmp_path / "c.n5/b", image)
     with pytest.raises(VemprofError, match=r"c.n5 holds 2 3D datasets or pyramids \(/a 6×32×40 uint8, "
-                                           r"/b 6×32×40 uint8\); give key= one of them"):
+                                           r"/b 6×32×40 uint8\); give --key one of them"):
         open_volume(tmp_path / "c.n5")
     with pytest.raises(VemprofError, match=r"no dataset 'nope' in .*c.n5 \(datasets and pyramids: /a .*, /b .*\)"):
         open_volume(tmp_path / "c.n5", key="nope")
 
 
-def test_corrupt_block(tmp_path, image):
+def test_corrupt_block(tmp_path, image, one_block_per_chunk):
     write_n5(tmp_path / "c.n5/raw", image)
     (tmp_path / "c.n5/raw/1/0/1").write_bytes(b"\x00\x00garbage")  # block x 1, y 0, z 1
-    with one_block_per_storage_chunk():  # one dask block per N5 block
-        volume = open_volume(tmp_path / "c.n5")
+    volume = open_volume(tmp_path / "c.n5")
     with pytest.raises(VemprofError, match=r"corrupt or unreadable data in .*c.n5:/raw at z 2:4, y 0:16, x 16:32 "
                                            r"\(.*\); restore the file or re-export it"):
         volume.data.compute()
@@ -103,3 +101,14 @@ def test_damaged_attributes(tmp_path, image):
     (tmp_path / "c.n5/raw/attributes.json").write_text('{"dimensions": [40, 32')
     with pytest.raises(VemprofError, match=r"raw/attributes.json is not valid JSON .*restore the N5 container"):
         open_volume(tmp_path / "c.n5")
+
+
+def test_a_missing_block_is_an_error_naming_its_region(tmp_path, image):
+    write_n5(tmp_path / "c.n5/raw", image)
+    (tmp_path / "c.n5/raw/1/0/1").unlink()  # block x 1, y 0, z 1
+    with pytest.raises(VemprofError, match=r"^chunk missing in .*c.n5:/raw at z 2:4, y 0:16, x 16:32; restore it, "
+                                           r"or pass --allow-missing-chunks"):
+        open_volume(tmp_path / "c.n5").data.compute()
+    expected = image.copy()
+    expected[2:4, 0:16, 16:32] = 0
+    np.testing.assert_array_equal(open_volume(tmp_path / "c.n5", allow_missing_chunks=True).data.compute(), expected)

@@ -1,12 +1,11 @@
 """NIfTI images written by nibabel: X, Y, Z voxel axes and pixdim with xyzt_units."""
 
+import nibabel
 import numpy as np
 import pytest
 
 from vemprof.errors import VemprofError
 from vemprof.volume import open_volume
-
-nibabel = pytest.importorskip("nibabel")
 
 
 def write_nifti(path, data, zooms_xyz, unit):

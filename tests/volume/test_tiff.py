@@ -1,13 +1,17 @@
 """TIFF: ImageJ and OME-TIFF stacks, pyramids, hyperstacks, folders of slices and patterns (tifffile)."""
 
+import logging
+import threading
+
 import dask.array as da
 import numpy as np
 import pytest
 import tifffile
-from volume_samples import em_image, one_block_per_storage_chunk
+from volume_samples import em_image
 
 from vemprof.errors import VemprofError
 from vemprof.volume import open_volume
+from vemprof.volume._tiff import _tifffile_errors
 
 
 @pytest.mark.parametrize(("unit", "per_unit"), [("um", 1), ("micron", 1), ("\\u00B5m", 1), ("nm", 1000)])
@@ -27,8 +31,10 @@ def test_imagej_stack_without_depth_or_unit_has_unknown_spacing(tmp_path, image)
                      metadata={"unit": "um", "axes": "ZYX"})
     tifffile.imwrite(tmp_path / "b.tif", image, imagej=True, resolution=(200, 200),
                      metadata={"spacing": 0.008, "axes": "ZYX"})
-    assert open_volume(tmp_path / "a.tif").spacing is None  # ImageJ's default depth of 1 unit is not trusted
-    assert open_volume(tmp_path / "b.tif").spacing is None  # no unit: pixels
+    depthless, unitless = open_volume(tmp_path / "a.tif"), open_volume(tmp_path / "b.tif")
+    assert depthless.spacing is None  # ImageJ's default depth of 1 unit is not trusted…
+    assert depthless.partial_spacing == (None, pytest.approx(5.0), pytest.approx(5.0))  # …but X and Y are known
+    assert unitless.spacing is None and unitless.partial_spacing is None  # no unit: pixels
 
 
 @pytest.mark.parametrize(("sizes", "units", "expected"), [
@@ -61,20 +67,57 @@ def test_ome_tiff_pyramid_level(tmp_path, image):
         open_volume(tmp_path / "pyramid.ome.tif", level=2)
 
 
-def test_plain_multipage_tiff_strips_and_unknown_spacing(tmp_path, image):
-    # resolution tags in cm give X/Y only, so the voxel size stays unknown
-    tifffile.imwrite(tmp_path / "plain.tif", image, compression="zlib", rowsperstrip=8,
-                     resolution=(2_000_000, 2_000_000), resolutionunit="CENTIMETER")
+def test_plain_multipage_tiff_strips(tmp_path, image):
+    tifffile.imwrite(tmp_path / "plain.tif", image, compression="zlib", rowsperstrip=8)
     volume = open_volume(tmp_path / "plain.tif")
-    assert volume.spacing is None
+    assert volume.spacing is None and volume.partial_spacing is None
     assert all(c % s == 0 or c == n for c, s, n in zip(volume.chunks, (1, 8, 40), image.shape))
     np.testing.assert_array_equal(volume.data.compute(), image)
+
+
+@pytest.mark.parametrize(("resolution", "unit"), [
+    ((2_000_000, 2_000_000), "CENTIMETER"),  # pixels per cm: 5 nm pixels
+    ((5_080_000, 5_080_000), "INCH"),
+    ((200, 200), "MICROMETER"),  # tifffile's own units
+])
+def test_plain_tiff_resolution_tags_give_y_and_x_but_not_z(tmp_path, image, resolution, unit):
+    tifffile.imwrite(tmp_path / "plain.tif", image, resolution=resolution, resolutionunit=unit)
+    volume = open_volume(tmp_path / "plain.tif")
+    assert volume.spacing is None
+    assert volume.partial_spacing == (None, pytest.approx(5.0), pytest.approx(5.0))
+    with pytest.raises(VemprofError, match=r"^the voxel size of .*plain.tif is only partly known: the file records "
+                                           r"5 × 5 nm in Y, X but no Z spacing; give it as --voxel-size Z,5,5 in nm$"):
+        volume.require_spacing()
+    calibrated = volume.with_spacing((8, 5, 5))
+    assert calibrated.spacing == (8.0, 5.0, 5.0) and calibrated.partial_spacing is None
+
+
+@pytest.mark.parametrize(("resolution", "unit"), [
+    ((1, 1), "INCH"),  # the TIFF default: uncalibrated
+    ((72, 72), "INCH"),  # a print setting, not a microscope's pixel
+    ((300, 300), "CENTIMETER"),
+    ((2_000_000, 2_000_000), "NONE"),  # no unit
+])
+def test_plain_tiff_default_resolutions_mean_unknown(tmp_path, image, resolution, unit):
+    tifffile.imwrite(tmp_path / "plain.tif", image, resolution=resolution, resolutionunit=unit)
+    volume = open_volume(tmp_path / "plain.tif")
+    assert volume.spacing is None and volume.partial_spacing is None
+    with pytest.raises(VemprofError, match=r"voxel size of .*plain.tif is unknown: the file does not record it; "
+                                           r"give it as --voxel-size Z,Y,X in nm$"):
+        volume.require_spacing()
+
+
+def test_folder_of_calibrated_slices_gives_y_and_x(tmp_path, image):
+    (tmp_path / "slices").mkdir()
+    for z, plane in enumerate(image):
+        tifffile.imwrite(tmp_path / f"slices/s_{z}.tif", plane, resolution=(250, 200), resolutionunit="MICROMETER")
+    assert open_volume(tmp_path / "slices").partial_spacing == (None, pytest.approx(5.0), pytest.approx(4.0))
 
 
 def test_hyperstack_channels(tmp_path, image):
     tifffile.imwrite(tmp_path / "two.tif", np.stack([image, 255 - image], axis=1), imagej=True,
                      metadata={"axes": "ZCYX"})
-    with pytest.raises(VemprofError, match=r"has 2 channels; pick one with channel=0…1"):
+    with pytest.raises(VemprofError, match=r"has 2 channels; pick one with --channel 0…1"):
         open_volume(tmp_path / "two.tif")
     np.testing.assert_array_equal(open_volume(tmp_path / "two.tif", channel=1).data.compute(), 255 - image)
 
@@ -155,16 +198,41 @@ def test_truncated_tiff(tmp_path, imagej):
         open_volume(tmp_path / "cut.tif")
 
 
-def test_damaged_strip_fails_when_read(tmp_path, image):
+def test_damaged_strip_fails_when_read(tmp_path, image, one_block_per_chunk):
     tifffile.imwrite(tmp_path / "z.tif", image, compression="zlib")
     with tifffile.TiffFile(tmp_path / "z.tif") as tiff:
         offset = tiff.pages[4].dataoffsets[0]
     with open(tmp_path / "z.tif", "r+b") as handle:
         handle.seek(offset)
         handle.write(b"\xff" * 16)
-    with one_block_per_storage_chunk():  # one dask block per page
-        volume = open_volume(tmp_path / "z.tif")
+    volume = open_volume(tmp_path / "z.tif")
     np.testing.assert_array_equal(volume.data[:4].compute(), image[:4])  # the other pages still read
     with pytest.raises(VemprofError, match=r"corrupt or unreadable data in .*z.tif at z 4:5, y 0:32, x 0:40 "
                                            r"\(.*\); restore the file or re-export it"):
         volume.data.compute()
+
+
+def test_tifffile_errors_of_another_thread_are_not_blamed_on_this_file(tmp_path, image):
+    """tifffile logs parse errors to one global logger; each read collects only its own thread's."""
+    tifffile.imwrite(tmp_path / "good.tif", image)
+    inside, logged = threading.Event(), threading.Event()
+    outcome = []
+
+    def read_good_file():
+        try:
+            with _tifffile_errors(tmp_path / "good.tif"):
+                inside.set()
+                logged.wait(5)
+        except VemprofError as error:
+            outcome.append(error)
+
+    reader = threading.Thread(target=read_good_file)
+    reader.start()
+    inside.wait(5)
+    logging.getLogger("tifffile").error("another file, read in another thread, is damaged")
+    logged.set()
+    reader.join()
+    assert outcome == []
+    with pytest.raises(VemprofError, match=r"good.tif is truncated or damaged \(tifffile: this one\)"):
+        with _tifffile_errors(tmp_path / "good.tif"):
+            logging.getLogger("tifffile").error("this one")

@@ -1,10 +1,6 @@
 """Tiny synthetic volumes for the reader tests: noisy EM-like images and label volumes."""
 
-import contextlib
-
 import numpy as np
-
-from vemprof.volume import _guard
 
 
 def em_image(shape=(6, 32, 40), dtype=np.uint8, seed=0) -> np.ndarray:
@@ -22,14 +18,3 @@ def label_volume(shape=(6, 32, 40)) -> np.ndarray:
     labels[1:5, 18:30, 6:20] = 2
     labels[2:6, 8:28, 24:38] = 7
     return labels
-
-
-@contextlib.contextmanager
-def one_block_per_storage_chunk():
-    """Open volumes with one dask block per stored chunk, however small."""
-    saved = _guard.MIN_BLOCK_BYTES
-    _guard.MIN_BLOCK_BYTES = 0
-    try:
-        yield
-    finally:
-        _guard.MIN_BLOCK_BYTES = saved

@@ -43,23 +43,32 @@ def import_command(
     source: Path = typer.Argument(..., help="OME-Zarr, TIFF (file or folder of slices), MRC, HDF5 or N5 volume."),
     destination: Path = typer.Argument(..., help="Dataset store to create, e.g. cell.zarr (or to add labels to)."),
     voxel_size: Optional[str] = typer.Option(None, "--voxel-size", help="Z,Y,X in nm; overrides the file's."),
-    key: Optional[str] = typer.Option(None, "--key", help="Dataset inside an HDF5/N5 file."),
+    key: Optional[str] = typer.Option(None, "--key", help="Dataset inside an HDF5/N5/zarr container."),
+    level: int = typer.Option(0, "--level", help="Pyramid level of SOURCE to import (0 = full resolution)."),
+    channel: Optional[int] = typer.Option(None, "--channel", help="Channel of SOURCE to keep (RGB, multi-channel)."),
     as_labels: Optional[str] = typer.Option(None, "--as-labels", metavar="NAME",
                                             help="Add SOURCE as label image NAME to the existing store."),
+    as_image: bool = typer.Option(False, "--as-image",
+                                  help="Import SOURCE as an image even if it looks like a label image."),
+    allow_missing_chunks: bool = typer.Option(False, "--allow-missing-chunks",
+                                              help="Read chunks missing from a zarr/N5/HDF5 SOURCE as its fill value."),
     chunks: str = typer.Option("128,128,128", "--chunks", help="Chunk shape Z,Y,X in voxels."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a store that holds a different dataset."),
 ) -> None:
     """Import a volume into a dataset store (chunked OME-Zarr with a pyramid). Rerun to resume."""
-    from vemprof.store import Store
-    from vemprof.store._import import import_labels, import_volume
+    from vemprof.store import Store, import_labels, import_volume
 
     chunk_shape = _chunk_shape(chunks)
     if as_labels:
-        labels = import_labels(source, Store.open(destination), as_labels, key=key, chunks=chunk_shape,
-                               progress=rich_progress)
+        if as_image:
+            raise VemprofError("--as-image is for images, --as-labels for label images; give one of them")
+        labels = import_labels(source, Store.open(destination), as_labels, key=key, level=level, channel=channel,
+                               chunks=chunk_shape, progress=rich_progress)
         console.print(f"added labels/{as_labels} {labels.shape} {labels.dtype} to {destination}")
         return
-    result = import_volume(source, destination, key=key, voxel_size_nm=triple(voxel_size, option="--voxel-size"),
+    result = import_volume(source, destination, key=key, level=level, channel=channel,
+                           voxel_size_nm=triple(voxel_size, option="--voxel-size"), as_image=as_image,
+                           allow_missing_chunks=allow_missing_chunks,
                            chunks=chunk_shape, overwrite=overwrite, progress=rich_progress)
     console.print(f"{result.status}: {source} → {destination}  {result.volume!r}")
 
@@ -69,7 +78,8 @@ def synth(
     destination: Optional[Path] = typer.Argument(None, help="Dataset store to create, e.g. phantom.zarr."),
     shape: Optional[str] = typer.Option(None, "--shape", help="Z,Y,X in voxels [default: 256,512,512]."),
     voxel_size: Optional[str] = typer.Option(None, "--voxel-size", help="Z,Y,X in nm [default: 25,20,20]."),
-    seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same phantom."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed; the same seed gives the same phantom "
+                                                         "[default: 0]."),
     settings: Optional[list[str]] = typer.Option(None, "--set", metavar="NAME=VALUE",
                                                  help="Any phantom parameter (see 'vemprof synth --parameters')."),
     list_parameters: bool = typer.Option(False, "--parameters", help="List the phantom parameters and exit."),
@@ -131,8 +141,7 @@ def export(
     level: int = typer.Option(0, "--level", help="Pyramid level (0 = full resolution)."),
 ) -> None:
     """Export the raw image or a label image to a TIFF stack with its voxel size."""
-    from vemprof.store import Store
-    from vemprof.store._export import export_tiff
+    from vemprof.store import Store, export_tiff
 
     dataset = Store.open(store)
     volume = dataset.labels(labels, level=level) if labels else dataset.raw(level=level)
@@ -171,22 +180,26 @@ def _chunk_shape(text: str) -> tuple[int, int, int]:
     return chunk_shape
 
 
-def main() -> None:
-    """Entry point: run the app, turning user errors into one line on standard error."""
+def run() -> int:
+    """Run the app on ``sys.argv``; the exit status, with user errors as one line on
+    standard error (status 2). An interrupt is status 130 (typer turns Ctrl-C inside a
+    command into it; `vemprof.cli.main` prints the line that says so)."""
     try:
-        app(standalone_mode=False)
+        status = app(standalone_mode=False)
     except VemprofError as error:
         Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        Console(stderr=True).print("interrupted; run the same command again to resume")
-        sys.exit(130)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except (typer.Abort, EOFError):
-        sys.exit(1)
+        return 2
+    except typer.Abort:
+        return 1
+    except OSError as error:  # a disk that is full, a folder without write permission, …
+        where = f"{error.filename}: " if error.filename else ""
+        Console(stderr=True).print(f"[bold red]error:[/] {where}{error.strerror or error}; check the path, its "
+                                   "permissions and the free space, then run the same command again",
+                                   highlight=False, soft_wrap=True)
+        return 2
     except typer.TyperException as error:  # usage errors: a missing argument, a bad option
         if not hasattr(error, "show"):
             raise
         error.show()
-        sys.exit(error.exit_code)
+        return error.exit_code
+    return status if isinstance(status, int) else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vemprof.store import Store
+from vemprof.store import Store, check_output_file
 from vemprof.synth import phantom_montage
 
 PREVIEW_PIXELS = 1024
@@ -14,11 +14,11 @@ def write_preview(path: Path, *, out: Path | None = None, label_names: list[str]
     """Render the montage from the coarsest pyramid level that keeps ≥ 1024 pixels across,
     reading only the slices shown."""
     store = Store.open(path)
+    out = check_output_file(out or path.with_suffix(".png"))
     level = _preview_level(store)
     raw = store.raw(level=level)
     names = label_names if label_names is not None else store.label_names
     labels = {name: store.labels(name, level=level).data for name in names}
-    out = out or path.with_suffix(".png")
     phantom_montage(raw.data, labels, spacing=raw.spacing, path=out)
     return out
 

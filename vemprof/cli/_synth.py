@@ -11,7 +11,7 @@ from rich.table import Table
 from vemprof.cli._preview import write_preview
 from vemprof.cli._rich_progress import rich_progress
 from vemprof.errors import VemprofError
-from vemprof.store._new import refuse_existing, write_dataset
+from vemprof.store import check_output_file, refuse_existing, write_dataset
 from vemprof.synth import PhantomParameters, make_phantom
 
 
@@ -23,13 +23,18 @@ def describe_parameters() -> Table:
     return table
 
 
-def run_synth(destination: Path, *, seed: int, overrides: dict, preview: bool, overwrite: bool,
+def run_synth(destination: Path, *, seed: int | None, overrides: dict, preview: bool, overwrite: bool,
               console: Console) -> None:
     """Generate the phantom, write the store (and a preview PNG beside it), print its summary.
 
-    ``overrides`` maps parameter names to values, as text from ``--set`` or already typed."""
+    ``overrides`` maps parameter names to values, as text from ``--set`` or already typed;
+    the seed may come from ``--seed`` or ``--set seed=N``, not both."""
     refuse_existing(destination, overwrite=overwrite)  # before the phantom is generated, not after
-    parameters = PhantomParameters(seed=seed, **_parsed(overrides))
+    if preview:
+        check_output_file(destination.with_suffix(".png"))
+    if seed is not None and "seed" in overrides:
+        raise VemprofError("give the seed once: --seed N or --set seed=N, not both")
+    parameters = PhantomParameters(**{"seed": 0 if seed is None else seed, **_parsed(overrides)})
     started = time.perf_counter()
     with console.status("generating the phantom cell"):
         phantom = make_phantom(parameters)

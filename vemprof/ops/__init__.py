@@ -8,6 +8,7 @@ equal to the whole-array answer (see docs/ops.md for what is exact and what is n
 from vemprof.ops._backend import gpu_available, use_gpu
 from vemprof.ops._blockwise import halo_voxels
 from vemprof.ops._cleanup import fill_holes, remove_small_holes, remove_small_objects
+from vemprof.ops._distance import distance_transform
 from vemprof.ops._filters import (
     enhance_particles,
     gaussian,
@@ -36,11 +37,19 @@ from vemprof.ops._objects import (
     relabel_sequential,
 )
 from vemprof.ops._region_growing import grow_regions
-from vemprof.ops._registry import OPERATIONS, check_chain, describe_operations, load_chain, run_chain
+from vemprof.ops._registry import (
+    ARRAY_PARAMETERS,
+    OPERATIONS,
+    check_chain,
+    describe_operations,
+    load_chain,
+    run_chain,
+)
 from vemprof.ops._threshold import threshold, threshold_local, threshold_value
 from vemprof.ops._watershed import find_maxima, split_touching, watershed
 
 __all__ = [
+    "ARRAY_PARAMETERS",
     "FEATURES",
     "OPERATIONS",
     "describe_operations",
@@ -63,6 +72,7 @@ __all__ = [
     "remove_small_objects",
     "closing",
     "dilate",
+    "distance_transform",
     "enhance_particles",
     "erode",
     "gaussian",

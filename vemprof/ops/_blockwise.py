@@ -24,6 +24,8 @@ import dask.array as da
 import numpy as np
 from dask.array.overlap import ensure_minimum_chunksize
 
+from vemprof.ops._validate import as_spacing, check_length
+
 #: Relative slack when a length in nm is compared with distances between voxel centres,
 #: so that a radius that is an exact multiple of the voxel size includes the voxels at
 #: exactly that distance despite floating-point rounding (see `_morphology.ball`).
@@ -36,7 +38,7 @@ def halo_voxels(reach_nm: float, spacing: Sequence[float]) -> tuple[int, int, in
     Parameters
     ----------
     reach_nm : float
-        How far from an output voxel its input can matter, in nm.
+        How far from an output voxel its input can matter, in nm (>= 0).
     spacing : sequence of 3 floats
         Voxel size in nm along (Z, Y, X).
 
@@ -44,7 +46,14 @@ def halo_voxels(reach_nm: float, spacing: Sequence[float]) -> tuple[int, int, in
     -------
     tuple of 3 ints
         ``ceil(reach_nm / spacing)`` per axis (with `LENGTH_RTOL` slack, never less).
+
+    Examples
+    --------
+    >>> halo_voxels(18, (8, 5, 5))
+    (3, 4, 4)
     """
+    reach_nm = check_length(reach_nm, name="reach_nm")
+    spacing = as_spacing(spacing)
     return tuple(int(math.ceil(reach_nm * (1 + LENGTH_RTOL) / s)) for s in spacing)  # type: ignore[return-value]
 
 

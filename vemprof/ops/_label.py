@@ -39,7 +39,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as graph_components
 
-from vemprof.ops._validate import check_connectivity, check_labels, check_mask, is_dask
+from vemprof.ops._validate import check_connectivity, check_objects, is_dask
 
 #: For a step of one voxel along the boundary's normal, the in-plane offsets that make
 #: two voxels neighbours under each connectivity.
@@ -339,11 +339,8 @@ def connected_components(image: Any, *, connectivity: int = 26) -> Any:
     [1, 1, 0, 2, 0]
     """
     connectivity = check_connectivity(connectivity)
-    if np.issubdtype(image.dtype, np.integer):
-        source = check_labels(image, what="image")
-    else:  # booleans pass; floats get the "threshold it first" message
-        source = check_mask(image, what="image")
-    dtype = label_dtype(tuple(image.shape))
+    source = check_objects(image, what="image")
+    dtype = label_dtype(tuple(source.shape))
     if not is_dask(source):  # cc3d's own numbering is the definition the block-wise merge reproduces
         return _local_labels(np.asarray(source), connectivity, dtype)
     return analyse_components(source, connectivity=connectivity, finish=_labels_as_output, dtype=dtype)

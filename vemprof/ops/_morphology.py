@@ -26,13 +26,13 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Sequence
 
-import edt
 import numpy as np
 from scipy import ndimage
 
 from vemprof.errors import VemprofError
 from vemprof.ops._backend import gpu_enabled, ndimage_call
 from vemprof.ops._blockwise import LENGTH_RTOL, map_elementwise, map_with_halo
+from vemprof.ops._distance import distance_squared
 from vemprof.ops._validate import (
     as_spacing,
     check_choice,
@@ -86,11 +86,6 @@ def _squared_limit(radius_nm: float) -> float:
     return radius_nm * radius_nm * (1 + LENGTH_RTOL)
 
 
-def _distance_squared(mask: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
-    """Squared nm distance from each True voxel to the nearest False voxel (inf if none)."""
-    return edt.edtsq(np.ascontiguousarray(mask, dtype=np.uint8), anisotropy=tuple(spacing), black_border=False)
-
-
 def _ball_rows(footprint: np.ndarray) -> dict[tuple[int, int], int]:
     """The ball as runs along X: ``{(dz, dy): run length}`` for every (dz, dy) it reaches."""
     a, b = footprint.shape[0] // 2, footprint.shape[1] // 2
@@ -118,7 +113,7 @@ def _dilate_block(mask: np.ndarray, *, radius_nm: float, spacing: tuple[float, .
     rows = _ball_rows(footprint)
     if len(rows) <= MAX_BALL_ROWS:
         return _dilate_by_rows(mask, rows)
-    return _distance_squared(~mask, spacing) <= _squared_limit(radius_nm)
+    return distance_squared(~mask, spacing) <= _squared_limit(radius_nm)
 
 
 def _erode_block(mask: np.ndarray, *, radius_nm: float, spacing: tuple[float, ...]) -> np.ndarray:
@@ -128,7 +123,7 @@ def _erode_block(mask: np.ndarray, *, radius_nm: float, spacing: tuple[float, ..
     rows = _ball_rows(footprint)
     if len(rows) <= MAX_BALL_ROWS:  # outside counts as mask: the dilated complement is background there
         return ~_dilate_by_rows(~mask, rows)
-    return _distance_squared(mask, spacing) > _squared_limit(radius_nm)
+    return distance_squared(mask, spacing) > _squared_limit(radius_nm)
 
 
 def _open_block(mask: np.ndarray, *, radius_nm: float, spacing: tuple[float, ...]) -> np.ndarray:
@@ -236,7 +231,7 @@ def _shell_block(
     mask: np.ndarray, *, inner_nm: float, outer_nm: float, side: str, spacing: tuple[float, ...]
 ) -> np.ndarray:
     source = mask if side == "inside" else ~mask
-    squared = _distance_squared(source, spacing)
+    squared = distance_squared(source, spacing)
     return (squared > _squared_limit(inner_nm)) & (squared <= _squared_limit(outer_nm))
 
 

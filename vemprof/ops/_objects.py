@@ -14,13 +14,13 @@ from typing import Any, Sequence
 
 import dask
 import dask.array as da
-import edt
 import fastremap
 import numpy as np
 import pandas as pd
 
 from vemprof.errors import VemprofError
 from vemprof.ops._blockwise import LENGTH_RTOL, map_elementwise, reduce_with_halo
+from vemprof.ops._distance import distance_squared
 from vemprof.ops._label import connected_components, label_dtype
 from vemprof.ops._validate import (
     as_spacing,
@@ -28,6 +28,7 @@ from vemprof.ops._validate import (
     check_labels,
     check_length,
     check_mask,
+    check_objects,
     check_same_shape,
     is_dask,
     same_kind,
@@ -79,8 +80,7 @@ def _block_table(
     if image is not None:
         table["intensity_sum"] = np.bincount(dense, weights=image[core].ravel().astype(np.float64), minlength=n)
     if mask is not None:
-        to_mask = edt.edtsq(np.ascontiguousarray(~mask, np.uint8), anisotropy=spacing, black_border=False)
-        inside = edt.edtsq(np.ascontiguousarray(mask, np.uint8), anisotropy=spacing, black_border=False)
+        to_mask, inside = distance_squared(~mask, spacing), distance_squared(mask, spacing)
         limit = max_distance_nm * max_distance_nm * (1 + LENGTH_RTOL)
         for name, squared in (("mask_sq", to_mask), ("surface_sq", np.where(mask, inside, to_mask))):
             values = squared[core].astype(np.float64).ravel()
@@ -260,6 +260,7 @@ def _select_top(table: pd.DataFrame, *, feature: str, count: int, largest: bool)
 
 def _as_labels(objects: Any, connectivity: int) -> tuple[Any, bool]:
     """Label a mask (and remember to return a mask), or pass labels through."""
+    objects = check_objects(objects)
     if objects.dtype == bool:
         return connected_components(objects, connectivity=connectivity), True
     return objects, False
@@ -337,6 +338,7 @@ def keep_nearest(
     """
     if count is not None and (int(count) != count or count < 0):
         raise VemprofError(f"count must be a whole number >= 0 or None, got {count!r}")
+    check_length(max_distance_nm, name="max_distance_nm")  # before labelling a mask
     labels, was_mask = _as_labels(objects, connectivity)
     labels, _, mask, spacing, max_distance_nm = _prepare(labels, None, mask, spacing, max_distance_nm)
     table = _computed_table(labels, None, mask, spacing, max_distance_nm)

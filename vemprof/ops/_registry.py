@@ -28,6 +28,7 @@ import yaml
 from vemprof.errors import VemprofError
 from vemprof.ops import (
     _cleanup,
+    _distance,
     _filters,
     _label,
     _morphology,
@@ -142,6 +143,7 @@ OPERATIONS: dict[str, Operation] = {
             _morphology.shell,
             _morphology.mask_image,
             _morphology.invert,
+            _distance.distance_transform,
             _cleanup.fill_holes,
             _cleanup.remove_small_objects,
             _cleanup.remove_small_holes,

@@ -12,6 +12,7 @@ from vemprof.errors import VemprofError
 from vemprof.volume import Spacing, validate_spacing
 
 CONNECTIVITIES = (6, 18, 26)
+_QUANTITIES = (("_nm3", "volume in nm³"), ("_nm2", "area in nm²"), ("_nm", "length in nm"))
 
 
 def is_dask(array: Any) -> bool:
@@ -96,6 +97,14 @@ def check_labels(labels: Any, *, what: str = "labels") -> Any:
     return labels
 
 
+def check_objects(objects: Any, *, what: str = "objects") -> Any:
+    """Check a 3D mask (bool) or label image (integers); return it as `check_mask` or `check_labels` does."""
+    _check_3d(objects, what)
+    if np.issubdtype(objects.dtype, np.integer):
+        return check_labels(objects, what=what)
+    return check_mask(objects, what=what)  # booleans pass; floats get the "threshold it first" message
+
+
 def check_same_shape(reference: Any, other: Any, *, what: str, reference_what: str = "image") -> None:
     """Raise unless ``other`` has the same (Z, Y, X) shape as ``reference``."""
     if tuple(other.shape) != tuple(reference.shape):
@@ -114,16 +123,26 @@ def same_kind(reference: Any, other: Any) -> Any:
     return np.asarray(other)
 
 
+def _quantity(name: str) -> str:
+    """What a parameter measures, from its name: ``*_nm3`` a volume in nm³, ``*_nm`` a length…"""
+    return next((what for suffix, what in _QUANTITIES if name.endswith(suffix)), "number")
+
+
 def check_length(value: Any, *, name: str, allow_zero: bool = True) -> float:
-    """A finite length in nm (>= 0, or > 0 when ``allow_zero`` is False)."""
+    """A finite amount >= 0 (> 0 when ``allow_zero`` is False): a length in nm, a volume in nm³…
+
+    The message names the quantity from the parameter's name (``radius_nm``: a length
+    in nm; ``min_volume_nm3``: a volume in nm³; ``h``: a number).
+    """
+    quantity = _quantity(name)
     try:
-        length = float(value)
+        amount = float(value)
     except (TypeError, ValueError):
-        raise VemprofError(f"{name} must be a length in nm (a number), got {value!r}") from None
-    if not math.isfinite(length) or length < 0 or (length == 0 and not allow_zero):
+        raise VemprofError(f"{name} must be a {quantity}, got {value!r}") from None
+    if not math.isfinite(amount) or amount < 0 or (amount == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
-        raise VemprofError(f"{name} must be a finite length in nm {bound}, got {value!r}")
-    return length
+        raise VemprofError(f"{name} must be a finite {quantity} {bound}, got {value!r}")
+    return amount
 
 
 def check_connectivity(connectivity: Any) -> int:

@@ -15,13 +15,13 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Sequence
 
-import edt
 import numpy as np
 from scipy.ndimage import generate_binary_structure
 from skimage.morphology import h_maxima, h_minima
 from skimage.segmentation import watershed as skimage_watershed
 
 from vemprof.ops._blockwise import map_with_halo
+from vemprof.ops._distance import distance_squared
 from vemprof.ops._label import connected_components, label_dtype
 from vemprof.ops._validate import (
     as_spacing,
@@ -79,6 +79,7 @@ def find_maxima(
     spacing = as_spacing(spacing)
     image = check_image(image)
     h = check_length(h, name="h", allow_zero=False)
+    halo_nm = check_length(halo_nm, name="halo_nm")
     connectivity = check_connectivity(connectivity)
     block = partial(_extrema_block, h=h, minima=bool(minima), connectivity=connectivity)
     if mask is not None:
@@ -86,10 +87,9 @@ def find_maxima(
         check_same_shape(image, mask, what="mask")
         mask = same_kind(image, mask)
     if is_dask(image):
-        halo = check_length(halo_nm, name="halo_nm")
         arrays = (image,) if mask is None else (image, mask)
         function = block if mask is not None else partial(_single, block)
-        peaks = map_with_halo(function, *arrays, reach_nm=halo, spacing=spacing, dtype=bool)
+        peaks = map_with_halo(function, *arrays, reach_nm=halo_nm, spacing=spacing, dtype=bool)
     else:
         peaks = block(np.asarray(image), None if mask is None else np.asarray(mask))
     return connected_components(peaks, connectivity=connectivity)
@@ -141,6 +141,7 @@ def watershed(
     markers = same_kind(image, check_labels(markers, what="markers"))
     check_same_shape(image, markers, what="markers")
     connectivity = check_connectivity(connectivity)
+    halo_nm = check_length(halo_nm, name="halo_nm")
     block = partial(_watershed_block, connectivity=connectivity, compactness=float(compactness))
     arrays = [image, markers]
     if mask is not None:
@@ -148,13 +149,12 @@ def watershed(
         check_same_shape(image, mask, what="mask")
         arrays.append(same_kind(image, mask))
     if is_dask(image):
-        halo = check_length(halo_nm, name="halo_nm")
-        return map_with_halo(block, *arrays, reach_nm=halo, spacing=spacing, dtype=markers.dtype)
+        return map_with_halo(block, *arrays, reach_nm=halo_nm, spacing=spacing, dtype=markers.dtype)
     return block(*[np.asarray(a) for a in arrays])
 
 
 def _capped_distance_block(mask: np.ndarray, *, spacing: tuple[float, ...], cap_nm: float) -> np.ndarray:
-    distance = np.sqrt(edt.edtsq(np.ascontiguousarray(mask, np.uint8), anisotropy=spacing, black_border=False))
+    distance = np.sqrt(distance_squared(mask, spacing))
     return np.minimum(distance, np.float32(cap_nm)).astype(np.float32)
 
 

@@ -27,9 +27,8 @@ import pandas as pd
 
 from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
-from vemprof.ops import check_chain, load_chain, run_chain
-from vemprof.store import Store, fingerprint
-from vemprof.store._writer import chunk_count, is_complete, write_resumable
+from vemprof.ops import ARRAY_PARAMETERS, check_chain, load_chain, run_chain
+from vemprof.store import Store, chunk_count, fingerprint, is_complete, write_resumable
 
 STEP = "ops"
 
@@ -99,8 +98,6 @@ def _store_members(store: Store) -> dict[str, str]:
 
 
 def _names_read(step: Mapping[str, Any]) -> list[str]:
-    from vemprof.ops._registry import ARRAY_PARAMETERS
-
     names = [step["input"]] if "input" in step else list(step.get("inputs", []))
     return names + [step[k] for k in ARRAY_PARAMETERS if isinstance(step.get(k), str)]
 

@@ -16,6 +16,7 @@ import tifffile
 
 from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
+from vemprof.store._destination import check_output_file
 from vemprof.volume import Volume
 
 IMAGEJ_DTYPES = (np.uint8, np.uint16, np.float32)
@@ -26,6 +27,7 @@ def export_tiff(volume: Volume, path: str | os.PathLike, *, progress: ProgressRe
     path = Path(path)
     if path.suffix.lower() not in (".tif", ".tiff"):
         raise VemprofError(f"{path} must end in .tif or .tiff")
+    check_output_file(path)
     z_spacing, y_spacing, x_spacing = volume.require_spacing()
     temporary = path.with_name(f".{path.name}.partial")
     if volume.dtype in IMAGEJ_DTYPES:
@@ -35,9 +37,12 @@ def export_tiff(volume: Volume, path: str | os.PathLike, *, progress: ProgressRe
         options = dict(ome=True, bigtiff=volume.nbytes > 2**31, metadata={
             "axes": "ZYX", "PhysicalSizeZ": z_spacing, "PhysicalSizeY": y_spacing, "PhysicalSizeX": x_spacing,
             "PhysicalSizeZUnit": "nm", "PhysicalSizeYUnit": "nm", "PhysicalSizeXUnit": "nm"})
-    with progress(f"exporting {volume.name}", volume.shape[0]) as advance:
-        tifffile.imwrite(temporary, _pages(volume, advance), shape=volume.shape, dtype=volume.dtype, **options)
-    os.replace(temporary, path)
+    try:
+        with progress(f"exporting {volume.name}", volume.shape[0]) as advance:
+            tifffile.imwrite(temporary, _pages(volume, advance), shape=volume.shape, dtype=volume.dtype, **options)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)  # left only by a failure or an interruption
     return path
 
 

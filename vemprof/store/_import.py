@@ -10,10 +10,7 @@ is ever loaded whole: the source is read and written one batch of chunks at a ti
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +19,13 @@ import numpy as np
 
 from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
+from vemprof.store._destination import begin_partial, discard_partial, finish_partial, job_key, refuse_existing
 from vemprof.store._provenance import fingerprint
-from vemprof.store._store import DEFAULT_CHUNKS, Store, _replace_folder, is_store
+from vemprof.store._store import DEFAULT_CHUNKS, Store, check_name, is_store
 from vemprof.volume import Volume, looks_like_labels, open_volume
 
 IMPORT_STEP = "import"
-JOB_FILE = "vemprof-import-job.json"
+LABELS_STEP = "import-labels"
 
 
 @dataclass(frozen=True)
@@ -44,10 +42,15 @@ def import_volume(
     destination: str | os.PathLike,
     *,
     key: str | None = None,
+    level: int = 0,
+    channel: int | None = None,
     voxel_size_nm: tuple[float, float, float] | None = None,
+    as_image: bool = False,
+    allow_missing_chunks: bool = False,
     chunks: tuple[int, int, int] = DEFAULT_CHUNKS,
     overwrite: bool = False,
     progress: ProgressReporter = no_progress,
+    memory_mib: float | None = None,
 ) -> ImportResult:
     """Import the EM image at ``source`` into a new dataset store at ``destination``.
 
@@ -55,55 +58,60 @@ def import_volume(
     ----------
     source : path of an OME-Zarr, TIFF (file or folder of slices), MRC, HDF5 or N5 volume
     destination : path of the store to create (``*.zarr``)
-    key : dataset inside an HDF5/N5 file
+    key : dataset inside an HDF5/N5/zarr container
+    level : pyramid level of the source (0 = full resolution)
+    channel : channel to keep where the source has several (RGB, multi-channel)
     voxel_size_nm : (z, y, x) voxel size in nm; overrides the file's, required when the
         file does not record one
+    as_image : import an integer stack that looks like a label image (few grey values,
+        large flat regions) as an image all the same
+    allow_missing_chunks : read chunks missing from a zarr/N5/HDF5 source as its fill
+        value (for sources whose writer leaves empty chunks out) instead of refusing them
     chunks : chunk shape of the stored arrays, voxels
     overwrite : replace a destination that holds a different dataset
     progress : reporter for the chunk-writing progress
+    memory_mib : memory for the data being imported, MiB, beyond the interpreter's own
+        (about 230 MiB); default 640, which keeps the whole import under 1 GiB whatever
+        the stack's size. The source is read in tiles of one chunk-row in Z, as wide as
+        this allows; a smaller budget reads a stack of pages in bands (each band reads its
+        pages again). It changes how the data is read, not the result, so a resumed
+        import may use another.
     """
     destination = Path(destination)
-    volume = _open_image(source, key=key, voxel_size_nm=voxel_size_nm)
+    volume = _open_image(source, key=key, level=level, channel=channel, voxel_size_nm=voxel_size_nm,
+                         as_image=as_image, allow_missing_chunks=allow_missing_chunks)
     parameters = {
         "source": str(Path(source).resolve()),
         "key": key,
+        "level": level,
+        "channel": channel,
+        "allow_missing_chunks": allow_missing_chunks,
         "voxel_size_nm": list(volume.spacing),
         "chunks": list(chunks),
         "shape": list(volume.shape),
         "dtype": str(volume.dtype),
     }
-    job = {"parameters": parameters, "source_fingerprint": fingerprint(source)}
-    job_key = hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()
-
-    if _holds_same_import(destination, job_key):
+    job = {"step": IMPORT_STEP, "parameters": parameters, "source_fingerprint": fingerprint(source)}
+    key_of_job = job_key(job)
+    if _holds_same_import(destination, key_of_job):
         return ImportResult(Store(destination), "up to date", volume)
-    if destination.exists() and any(destination.iterdir()) and not overwrite:
-        raise VemprofError(f"{destination} already holds {_describe(destination)}; "
-                           "choose another path or pass --overwrite to replace it")
+    refuse_existing(destination, overwrite=overwrite, holds=_describe(destination))
 
-    partial = destination.with_name(destination.name + ".partial")
-    resumed = _resumable(partial, job_key)
-    if not resumed:
-        shutil.rmtree(partial, ignore_errors=True)
-        Store.create(partial)
-        (partial / JOB_FILE).write_text(json.dumps({"job_key": job_key, **job}, indent=2))
-    store = Store(partial)
+    store, resumed = begin_partial(destination, job)
     started = dt.datetime.now(dt.timezone.utc)
     total = store.chunks_to_write(volume.shape, chunks, spacing=volume.spacing)
     try:
         with progress(f"importing {volume.name}", total) as advance:
             store.write_raw(_checked_finite(volume, chunks), spacing=volume.spacing, chunks=chunks, progress=advance,
-                            resume_key=job_key)
+                            resume_key=key_of_job, memory_mib=memory_mib)
     except VemprofError:
         # bad input (a corrupt chunk, NaNs): mending the source changes its fingerprint,
         # so nothing written so far could be resumed
-        shutil.rmtree(partial, ignore_errors=True)
+        discard_partial(store)
         raise
-    store.record(IMPORT_STEP, outputs=["raw"], parameters={**parameters, "job_key": job_key}, inputs=[source],
+    store.record(IMPORT_STEP, outputs=["raw"], parameters={**parameters, "job_key": key_of_job}, inputs=[source],
                  started=started)
-    (partial / JOB_FILE).unlink()
-    _replace_folder(partial, destination)
-    return ImportResult(Store(destination), "resumed" if resumed else "imported", volume)
+    return ImportResult(finish_partial(store, destination), "resumed" if resumed else "imported", volume)
 
 
 def import_labels(
@@ -112,15 +120,19 @@ def import_labels(
     name: str,
     *,
     key: str | None = None,
+    level: int = 0,
+    channel: int | None = None,
     chunks: tuple[int, int, int] = DEFAULT_CHUNKS,
     progress: ProgressReporter = no_progress,
 ) -> Volume:
     """Import a label image (integer ids, 0 = background) as ``labels/<name>`` of ``store``.
 
     It must cover the same voxels as the store's raw image; where the file records a
-    voxel size it must match the raw image's.
+    voxel size it must match the raw image's. An interrupted import resumes when it is
+    repeated with the same source, options and name; anything else starts afresh.
     """
-    volume = open_volume(source, key=key)
+    check_name(name)
+    volume = open_volume(source, key=key, level=level, channel=channel)
     raw = store.raw()
     if not np.issubdtype(volume.dtype, np.integer) and volume.dtype != bool:
         raise VemprofError(f"{source} holds {volume.dtype} values, not integer labels; "
@@ -134,24 +146,26 @@ def import_labels(
     data = volume.data
     if np.issubdtype(data.dtype, np.signedinteger):
         data = data.map_blocks(_unsigned_ids, dtype=np.dtype(f"uint{data.dtype.itemsize * 8}"), source=str(source))
+    parameters = {"source": str(Path(source).resolve()), "key": key, "level": level, "channel": channel,
+                  "name": name}
+    job = {"step": LABELS_STEP, "parameters": parameters, "chunks": list(chunks), "shape": list(volume.shape),
+           "dtype": str(data.dtype), "source_fingerprint": fingerprint(source)}
     started = dt.datetime.now(dt.timezone.utc)
     with progress(f"importing labels {name}", store.chunks_to_write(volume.shape, chunks, averaged=False)) as advance:
-        store.write_labels(name, data, chunks=chunks, progress=advance, resume_key=fingerprint(source))
-    store.record("import-labels", outputs=[f"labels/{name}"],
-                 parameters={"source": str(Path(source).resolve()), "key": key, "name": name}, inputs=[source],
-                 started=started)
+        store.write_labels(name, data, chunks=chunks, progress=advance, resume_key=job_key(job))
+    store.record(LABELS_STEP, outputs=[f"labels/{name}"], parameters=parameters, inputs=[source], started=started)
     return store.labels(name)
 
 
-def _open_image(source, *, key, voxel_size_nm) -> Volume:
-    volume = open_volume(source, key=key)
+def _open_image(source, *, key, level, channel, voxel_size_nm, as_image, allow_missing_chunks) -> Volume:
+    volume = open_volume(source, key=key, level=level, channel=channel, allow_missing_chunks=allow_missing_chunks)
     if voxel_size_nm is not None:
         volume = volume.with_spacing(voxel_size_nm)
     volume.require_spacing()
-    if volume.is_labels or looks_like_labels(volume):
+    if not as_image and (volume.is_labels or looks_like_labels(volume)):
         raise VemprofError(
-            f"{source} looks like a label image (object ids), not an EM image; import the image first, "
-            "then add this with 'vemprof import SRC STORE --as-labels NAME'"
+            f"{source} looks like a label image (object ids), not an EM image; import the image first, then add "
+            "this with 'vemprof import SRC STORE --as-labels NAME' — or, if it is an image, pass --as-image"
         )
     if volume.dtype == bool or not np.issubdtype(volume.dtype, np.number) or np.issubdtype(volume.dtype,
                                                                                            np.complexfloating):
@@ -186,11 +200,6 @@ def _holds_same_import(destination: Path, job_key: str) -> bool:
         return False
     steps = Store(destination).provenance
     return any(s["step"] == IMPORT_STEP and s["parameters"].get("job_key") == job_key for s in steps)
-
-
-def _resumable(partial: Path, job_key: str) -> bool:
-    job = partial / JOB_FILE
-    return job.exists() and json.loads(job.read_text()).get("job_key") == job_key
 
 
 def _describe(path: Path) -> str:

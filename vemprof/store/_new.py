@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from vemprof._progress import ProgressReporter, no_progress
-from vemprof.errors import VemprofError
-from vemprof.store._store import DEFAULT_CHUNKS, Store, _replace_folder
-
-
-def refuse_existing(destination: Path, *, overwrite: bool) -> None:
-    """A one-line error when ``destination`` holds anything and ``overwrite`` is not set."""
-    if destination.exists() and any(destination.iterdir()) and not overwrite:
-        raise VemprofError(f"{destination} already exists; choose another path or pass --overwrite to replace it")
+from vemprof.store._destination import begin_partial, finish_partial, job_key, refuse_existing
+from vemprof.store._store import DEFAULT_CHUNKS, Store
 
 
 def write_dataset(
@@ -37,23 +30,27 @@ def write_dataset(
     """Create the store at ``destination`` holding ``raw`` (Z, Y, X), ``labels`` and ``tables``.
 
     It is built in ``DEST.partial`` and moved into place when complete; an existing
-    ``destination`` is replaced only with ``overwrite``.
+    ``destination`` is replaced only with ``overwrite``. ``step`` and ``parameters``
+    must determine the content (a generator's name, its parameters and seed): an
+    interrupted write repeated with the same ones resumes from its finished chunks.
     """
     destination = Path(destination)
     refuse_existing(destination, overwrite=overwrite)
-    partial = destination.with_name(destination.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    job = {"step": step, "parameters": parameters, "chunks": list(chunks), "spacing": list(spacing)}
+    store, _ = begin_partial(destination, job)
+    resume_key = job_key(job)
     started = dt.datetime.now(dt.timezone.utc)
-    store = Store.create(partial)
-    total = store.chunks_to_write(raw.shape, chunks, spacing=spacing) + sum(
-        store.chunks_to_write(raw.shape, chunks, spacing=spacing, averaged=False) for _ in labels)
+    write_raw = not store.has_raw  # a resumed store may hold the raw image and some labels already
+    pending = {name: label_image for name, label_image in labels.items() if name not in store.label_names}
+    total = (store.chunks_to_write(raw.shape, chunks, spacing=spacing) if write_raw else 0) + sum(
+        store.chunks_to_write(raw.shape, chunks, spacing=spacing, averaged=False) for _ in pending)
     with progress(f"writing {destination.name}", total) as advance:
-        store.write_raw(raw, spacing=spacing, chunks=chunks, progress=advance)
-        for name, label_image in labels.items():
-            store.write_labels(name, label_image, chunks=chunks, progress=advance)
+        if write_raw:
+            store.write_raw(raw, spacing=spacing, chunks=chunks, progress=advance, resume_key=resume_key)
+        for name, label_image in pending.items():
+            store.write_labels(name, label_image, chunks=chunks, progress=advance, resume_key=resume_key)
     for name, table in tables.items():
         store.write_table(name, table)
     outputs = ["raw"] + [f"labels/{name}" for name in labels] + [f"tables/{name}" for name in tables]
     store.record(step, outputs=outputs, parameters=parameters, started=started)
-    _replace_folder(partial, destination)
-    return Store(destination)
+    return finish_partial(store, destination)

@@ -2,7 +2,9 @@
 
 Only the JSON is built here; arrays are written by `_writer`. Axes are always z, y, x in
 nanometres; every pyramid level carries its own scale (and, for averaged levels, the
-half-voxel translation that averaging introduces).
+half-voxel translation that averaging introduces). Each document is validated against
+the specification (ome-zarr-models) as it is built, so a store never receives metadata
+that NGFF readers would refuse.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def multiscale(
 
 def image_attributes(multiscale_entry: dict) -> dict:
     """Group attributes of an NGFF 0.5 multiscale image."""
-    return {"ome": {"version": NGFF_VERSION, "multiscales": [multiscale_entry]}}
+    return _validated("image", {"ome": {"version": NGFF_VERSION, "multiscales": [multiscale_entry]}})
 
 
 def label_image_attributes(multiscale_entry: dict, *, colors: Sequence[dict] | None = None) -> dict:
@@ -49,9 +51,26 @@ def label_image_attributes(multiscale_entry: dict, *, colors: Sequence[dict] | N
         image_label["colors"] = list(colors)
     attributes = image_attributes(multiscale_entry)
     attributes["ome"]["image-label"] = image_label
-    return attributes
+    return _validated("image-label", attributes)
 
 
 def labels_group_attributes(names: Sequence[str]) -> dict:
     """Attributes of the ``labels`` group that lists the label images."""
-    return {"ome": {"version": NGFF_VERSION, "labels": sorted(set(names))}}
+    return _validated("labels", {"ome": {"version": NGFF_VERSION, "labels": sorted(set(names))}})
+
+
+def _validated(kind: str, attributes: dict) -> dict:
+    """``attributes`` unchanged; a `ValueError` if they break the NGFF 0.5 specification
+    (a fault of vemprof's, not of the user's data)."""
+    # imported here: the models cost a third of a second, paid only by writers
+    from ome_zarr_models.v05.image import ImageAttrs
+    from ome_zarr_models.v05.image_label import ImageLabelAttrs
+    from ome_zarr_models.v05.labels import LabelsAttrs
+    from pydantic import ValidationError
+
+    model = {"image": ImageAttrs, "image-label": ImageLabelAttrs, "labels": LabelsAttrs}[kind]
+    try:
+        model.model_validate(attributes["ome"])
+    except ValidationError as error:
+        raise ValueError(f"vemprof built invalid NGFF 0.5 {kind} metadata ({error}); please report this") from None
+    return attributes

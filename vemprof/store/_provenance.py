@@ -2,10 +2,24 @@
 
 ``provenance.json`` at the store root lists the steps in the order they ran, each with
 its outputs, parameters, the package versions and a fingerprint of every input file.
-A fingerprint hashes the size, modification time and sampled content of files (and the
-listing of folders), so a 100 GB stack is fingerprinted in well under a second while an
-edit (which changes the modification time), truncation or replacement of the input
-changes it; a copy that keeps the modification time (``cp -p``) keeps it.
+
+What a fingerprint notices (`fingerprint`):
+
+* a file: its size, modification time and 16 samples of 64 KiB spread over its content
+  (all of it up to 1 MiB), so a 100 GB stack is fingerprinted in well under a second;
+* a folder (OME-Zarr, N5, a folder of TIFF slices): every file's relative path, size and
+  modification time (one ``stat`` per file), the whole content of its metadata files
+  (``zarr.json``, ``.zarray``, ``attributes.json``… up to 64 KiB), and 4 samples of 4 KiB
+  from each of up to `MAX_SAMPLED_FILES` files spread evenly over the listing — every
+  file in a folder of slices, a spread of chunk files in a large store. A folder of
+  100 000 chunk files is fingerprinted in about a second.
+
+So any edit, truncation, replacement, addition, removal or renaming changes it, because
+each changes a size, a name or a modification time; a copy that keeps modification
+times (``cp -p``, `shutil.copytree`) keeps it. A rewrite that also restores the old
+modification time is noticed where its content differs at a sampled place: in a single
+file or any file of a folder of up to `MAX_SAMPLED_FILES` files, not in the unsampled
+chunk files of a larger one.
 """
 
 from __future__ import annotations
@@ -18,10 +32,17 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from vemprof.errors import VemprofError
+
 PROVENANCE_FILE = "provenance.json"
 SAMPLES_PER_FILE = 16
 SAMPLE_BYTES = 64 * 1024
-SMALL_FILE_BYTES = 64 * 1024
+METADATA_BYTES = 64 * 1024
+METADATA_NAMES = (".zarray", ".zattrs", ".zgroup", ".zmetadata")
+METADATA_SUFFIXES = (".json", ".xml", ".txt", ".yaml", ".yml")
+MAX_SAMPLED_FILES = 4096
+SAMPLES_PER_MEMBER = 4
+MEMBER_SAMPLE_BYTES = 4 * 1024
 RECORDED_PACKAGES = (
     "vemprof", "numpy", "scipy", "scikit-image", "dask", "zarr", "tifffile", "mrcfile", "h5py",
     "tensorstore", "pandas", "pyarrow",
@@ -29,24 +50,19 @@ RECORDED_PACKAGES = (
 
 
 def fingerprint(path: str | os.PathLike) -> str:
-    """``sha256:<hex>`` of a file's size, mtime and sampled content, or of a folder's listing.
+    """``sha256:<hex>`` of a file's or a folder's size, modification times and sampled content.
 
-    For a folder (OME-Zarr, N5, a folder of TIFF slices) every file's relative path and
-    size go in, and the full content of its small files (metadata, JSON).
+    See the module's description for what it notices; a folder's fingerprint costs one
+    ``stat`` per file and at most `MAX_SAMPLED_FILES` small reads.
     """
     path = _stored_path(path)
     digest = hashlib.sha256()
     if path.is_dir():
-        for root, dirs, files in os.walk(path):
-            dirs.sort()
-            for name in sorted(files):
-                file = Path(root, name)
-                size = file.stat().st_size
-                digest.update(f"{file.relative_to(path).as_posix()}\0{size}\0".encode())
-                if size <= SMALL_FILE_BYTES:
-                    digest.update(file.read_bytes())
+        _hash_folder(path, digest)
     else:
-        _hash_file_samples(path, digest)
+        status = path.stat()
+        digest.update(f"{status.st_size}\0{status.st_mtime_ns}\0".encode())
+        _hash_samples(path, status.st_size, digest, samples=SAMPLES_PER_FILE, sample_bytes=SAMPLE_BYTES)
     return "sha256:" + digest.hexdigest()
 
 
@@ -61,17 +77,52 @@ def _stored_path(source: str | os.PathLike) -> Path:
     return path
 
 
-def _hash_file_samples(path: Path, digest) -> None:
-    status = path.stat()
-    digest.update(f"{status.st_size}\0{status.st_mtime_ns}\0".encode())
+def _hash_folder(folder: Path, digest) -> None:
+    """Every file's name, size and mtime; metadata in full; content samples of a spread of the others."""
+    files = sorted(_walk(folder, ""))
+    data = [name for name, status in files if not _is_metadata(name, status.st_size)]
+    sampled = {data[i] for i in _spread(len(data), MAX_SAMPLED_FILES)}
+    for name, status in files:
+        digest.update(f"{name}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
+        if name in sampled:
+            _hash_samples(folder / name, status.st_size, digest, samples=SAMPLES_PER_MEMBER,
+                          sample_bytes=MEMBER_SAMPLE_BYTES)
+        elif _is_metadata(name, status.st_size):
+            _hash_samples(folder / name, status.st_size, digest, samples=1, sample_bytes=METADATA_BYTES)
+
+
+def _walk(folder: Path, prefix: str):
+    """(relative path, stat) of every file under ``folder``; one ``stat`` per file."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):  # no cycles through links
+                yield from _walk(Path(entry.path), f"{prefix}{entry.name}/")
+            elif entry.is_file():
+                yield f"{prefix}{entry.name}", entry.stat()
+
+
+def _spread(count: int, most: int) -> set[int]:
+    """Indices of up to ``most`` of ``count`` items, evenly spread (all of them when few)."""
+    if count <= most:
+        return set(range(count))
+    return {i * (count - 1) // (most - 1) for i in range(most)}
+
+
+def _is_metadata(name: str, size: int) -> bool:
+    base = name.rsplit("/", 1)[-1]
+    return size <= METADATA_BYTES and (base in METADATA_NAMES or base.lower().endswith(METADATA_SUFFIXES))
+
+
+def _hash_samples(path: Path, size: int, digest, *, samples: int, sample_bytes: int) -> None:
+    """All of a file up to ``samples × sample_bytes``, else that many samples spread from start to end."""
     with open(path, "rb") as handle:
-        if status.st_size <= SAMPLES_PER_FILE * SAMPLE_BYTES:
+        if size <= samples * sample_bytes:
             digest.update(handle.read())
             return
-        last = status.st_size - SAMPLE_BYTES
-        for i in range(SAMPLES_PER_FILE):
-            handle.seek(i * last // (SAMPLES_PER_FILE - 1))
-            digest.update(handle.read(SAMPLE_BYTES))
+        last = size - sample_bytes
+        for i in range(samples):
+            handle.seek(i * last // (samples - 1))
+            digest.update(handle.read(sample_bytes))
 
 
 def package_versions() -> dict[str, str]:
@@ -107,7 +158,15 @@ def read_provenance(store_path: Path) -> list[dict]:
     path = store_path / PROVENANCE_FILE
     if not path.exists():
         return []
-    return json.loads(path.read_text())["steps"]
+    try:
+        steps = json.loads(path.read_text())["steps"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise VemprofError(f"{path} is unreadable or damaged ({type(error).__name__}: {error}); restore it from a "
+                           "backup, or import the dataset again into a new store") from None
+    if not isinstance(steps, list) or not all(isinstance(step, dict) and "step" in step for step in steps):
+        raise VemprofError(f"{path} does not list steps as vemprof writes them; restore it from a backup, "
+                           "or import the dataset again into a new store")
+    return steps
 
 
 def append_provenance(store_path: Path, record: dict) -> None:

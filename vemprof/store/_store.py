@@ -18,6 +18,7 @@ its finished chunks when repeated with the same ``resume_key``.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -28,7 +29,6 @@ from pathlib import Path
 import dask.array as da
 import numpy as np
 import pandas as pd
-import zarr
 
 from vemprof.errors import VemprofError
 from vemprof.store import _ngff
@@ -38,8 +38,8 @@ from vemprof.store._provenance import (
     step_record,
     write_json_atomic,
 )
-from vemprof.store._pyramid import PyramidLevel, downsample, plan_pyramid
-from vemprof.store._writer import ProgressCallback, chunk_count, is_complete, write_resumable
+from vemprof.store._pyramid import PyramidLevel, plan_pyramid
+from vemprof.store._writer import ProgressCallback, chunk_count, write_pyramid
 from vemprof.volume import Volume, open_volume, validate_spacing
 
 DEFAULT_CHUNKS = (128, 128, 128)
@@ -124,10 +124,8 @@ class Store:
         """(shape, spacing in nm) of each level of the image at ``group`` ('' = raw)."""
         path = self.path / group
         entry = _read_group_attributes(path)["ome"]["multiscales"][0]
-        return [
-            (zarr.open_array(str(path / d["path"]), mode="r").shape, tuple(d["coordinateTransformations"][0]["scale"]))
-            for d in entry["datasets"]
-        ]
+        return [(_array_shape(path / d["path"]), tuple(d["coordinateTransformations"][0]["scale"]))
+                for d in entry["datasets"]]
 
     def read_table(self, name: str) -> pd.DataFrame:
         """An object table by name."""
@@ -145,17 +143,20 @@ class Store:
 
     def write_raw(
         self, array: da.Array | np.ndarray, *, spacing, chunks=DEFAULT_CHUNKS,
-        progress: ProgressCallback | None = None, resume_key: str | None = None,
+        progress: ProgressCallback | None = None, resume_key: str | None = None, memory_mib: float | None = None,
     ) -> None:
-        """Write the raw image and its pyramid; a store holds one raw image, written once."""
+        """Write the raw image and its pyramid; a store holds one raw image, written once.
+
+        ``memory_mib`` bounds the memory for the data being written, MiB (default
+        ``vemprof.store._writer.DEFAULT_MEMORY_MIB``; see `write_pyramid`)."""
         if self.has_raw:
             raise VemprofError(f"{self.path} already holds a raw image; import into a new store or pass --overwrite")
         spacing = validate_spacing(spacing)
         staging = self._staging("raw", resume_key)
         levels = _write_pyramid(_as_dask(array, chunks), staging, spacing=spacing, chunks=chunks, averaged=True,
-                                progress=progress)
+                                progress=progress, memory_mib=memory_mib)
         for level in range(len(levels)):  # (a level left by a move cut short is replaced)
-            _replace_folder(staging / str(level), self.path / str(level))
+            replace_folder(staging / str(level), self.path / str(level))
         attributes = _read_group_attributes(self.path)
         attributes.update(_ngff.image_attributes(_multiscale_entry("raw", levels)))
         _write_group(self.path, attributes)
@@ -192,6 +193,7 @@ class Store:
 
     def write_table(self, name: str, table: pd.DataFrame) -> None:
         """Write (or replace) an object table as Parquet, atomically."""
+        check_name(name)
         folder = self.path / "tables"
         folder.mkdir(exist_ok=True)
         temporary = folder / f".{name}.{uuid.uuid4().hex}.tmp"
@@ -209,8 +211,8 @@ class Store:
         levels = plan_pyramid(tuple(shape), spacing or self.spacing, chunk_shape=chunks, averaged=averaged)
         return sum(chunk_count(level.shape, chunks) for level in levels)
 
-    def _write_member(self, kind, name, array, *, chunks, averaged, progress, resume_key) -> None:
-        _check_name(name)
+    def _write_member(self, kind, name, array, *, chunks, averaged, progress, resume_key, memory_mib=None) -> None:
+        check_name(name)
         raw = self.raw()
         if array.shape != raw.shape:
             raise VemprofError(
@@ -219,13 +221,13 @@ class Store:
             )
         staging = self._staging(f"{kind}/{name}", resume_key)
         levels = _write_pyramid(array, staging, spacing=raw.require_spacing(), chunks=chunks, averaged=averaged,
-                                progress=progress)
+                                progress=progress, memory_mib=memory_mib)
         entry = _multiscale_entry(name, levels)
         attributes = (_ngff.label_image_attributes(entry) if kind == "labels" else _ngff.image_attributes(entry))
         _write_group(staging, attributes)
         final = self.path / kind / name
         final.parent.mkdir(exist_ok=True)
-        _replace_folder(staging, final)
+        replace_folder(staging, final)
         _remove_empty_parents(staging, stop=self.path)
 
     def _staging(self, relative: str, resume_key: str | None) -> Path:
@@ -258,19 +260,12 @@ def _as_dask(array, chunks) -> da.Array:
 
 
 def _write_pyramid(array: da.Array, staging: Path, *, spacing, chunks, averaged: bool,
-                   progress: ProgressCallback | None) -> list[PyramidLevel]:
-    """Write every level into ``staging/<level>``, each computed from the one above it on disk."""
+                   progress: ProgressCallback | None, memory_mib: float | None = None) -> list[PyramidLevel]:
+    """Write every level into ``staging/<level>`` in one sweep over ``array`` (coarser
+    levels made in memory where ``memory_mib`` allows, else from the level above on disk)."""
     levels = plan_pyramid(tuple(array.shape), spacing, chunk_shape=chunks, averaged=averaged)
-    source = array
-    for index, level in enumerate(levels):
-        path = staging / str(index)
-        if index > 0:
-            source = downsample(da.from_zarr(str(staging / str(index - 1))), level.factors, averaged=averaged)
-        if is_complete(path):
-            if progress:
-                progress(chunk_count(level.shape, chunks))
-            continue
-        write_resumable(source, path, chunks=chunks, progress=progress)
+    write_pyramid(array, [staging / str(index) for index in range(len(levels))], [level.factors for level in levels],
+                  chunks=chunks, averaged=averaged, progress=progress, memory_mib=memory_mib)
     return levels
 
 
@@ -294,6 +289,16 @@ def _read_group_attributes(path: Path) -> dict:
     return content.get("attributes", {}) if content.get("node_type") == "group" else {}
 
 
+def _array_shape(path: Path) -> tuple[int, ...]:
+    """The shape recorded in the zarr v3 array metadata at ``path``."""
+    metadata = path / "zarr.json"
+    try:
+        return tuple(int(n) for n in json.loads(metadata.read_text())["shape"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise VemprofError(f"{metadata} is unreadable or damaged ({type(error).__name__}: {error}); restore the "
+                           "store from a backup, or import the dataset again") from None
+
+
 def _write_group(path: Path, attributes: dict) -> None:
     path.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path / "zarr.json", {"zarr_format": 3, "node_type": "group", "attributes": attributes})
@@ -305,15 +310,46 @@ def _group_names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if (p / "zarr.json").exists() and not p.name.startswith("."))
 
 
-def _replace_folder(new: Path, final: Path) -> None:
-    """Move ``new`` to ``final``; an existing ``final`` is swapped out first and then removed."""
-    if final.exists():
+def replace_folder(new: Path, final: Path) -> None:
+    """Move the folder ``new`` to ``final``, replacing what is there.
+
+    An existing ``final`` is exchanged with ``new`` in one atomic step where the system
+    offers one (Linux's ``renameat2`` with ``RENAME_EXCHANGE``), so a reader finds the old
+    folder or the new one at every moment; the old one is then removed. Elsewhere the old
+    folder is first renamed aside, which leaves a moment in which neither is at ``final``.
+    """
+    if not final.exists():
+        os.replace(new, final)
+    elif _exchange(new, final):
+        shutil.rmtree(new)
+    else:
         trash = final.with_name(f".{final.name}.{uuid.uuid4().hex}.old")
         os.replace(final, trash)
         os.replace(new, final)
         shutil.rmtree(trash)
-    else:
-        os.replace(new, final)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically; False where the system or file system cannot."""
+    renameat2 = getattr(_LIBC, "renameat2", None)
+    if renameat2 is None:
+        return False
+    done = renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE)
+    return done == 0
+
+
+def _load_libc():
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:  # no C library to load symbols from (Windows)
+        return None
+
+
+_LIBC = _load_libc()
 
 
 def _remove_empty_parents(path: Path, *, stop: Path) -> None:
@@ -323,7 +359,8 @@ def _remove_empty_parents(path: Path, *, stop: Path) -> None:
         parent.rmdir()
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
+    """A one-line error unless ``name`` can name a store member (a folder, a table file)."""
     if not name or not all(c.isalnum() or c in "_-" for c in name):
         raise VemprofError(f"'{name}' is not a valid name; use letters, digits, '_' and '-' only")
 

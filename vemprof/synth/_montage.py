@@ -6,6 +6,7 @@ arrays of volumes larger than memory work too.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -197,6 +198,11 @@ def _save(fig, path, *, title: str | None, legend_height: float, title_height: f
         fig.suptitle(title)
     fig.tight_layout(rect=(0, legend_height, 1, 1 - title_height if title else 1))
     path = Path(path)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
+    temporary = path.with_name(f".{path.name}.partial")
+    try:
+        fig.savefig(temporary, dpi=dpi, format="png")
+        os.replace(temporary, path)  # a reader finds the old picture or the new, never half of one
+    finally:
+        plt.close(fig)
+        temporary.unlink(missing_ok=True)
     return path

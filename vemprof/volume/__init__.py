@@ -2,6 +2,6 @@
 
 from vemprof.volume._labels import looks_like_labels
 from vemprof.volume._open import open_volume
-from vemprof.volume._volume import Spacing, Volume, validate_spacing
+from vemprof.volume._volume import PartialSpacing, Spacing, Volume, validate_spacing
 
-__all__ = ["Spacing", "Volume", "looks_like_labels", "open_volume", "validate_spacing"]
+__all__ = ["PartialSpacing", "Spacing", "Volume", "looks_like_labels", "open_volume", "validate_spacing"]

@@ -51,12 +51,12 @@ def to_zyx(data: da.Array, axes: str, *, channel: int | None, source: str) -> da
         elif letter == "c" and channel is not None:
             if not 0 <= channel < size:
                 raise VemprofError(f"channel {channel} is out of range: {source} has {size} channels; "
-                                   f"give channel=0…{size - 1}")
+                                   f"give --channel 0…{size - 1}")
             index.append(channel)
         elif size == 1:
             index.append(0)
         elif letter == "c":
-            raise VemprofError(f"{source} has {size} channels; pick one with channel=0…{size - 1}")
+            raise VemprofError(f"{source} has {size} channels; pick one with --channel 0…{size - 1}")
         else:
             kind = _KINDS.get(letter, f"entries along axis {letter!r}")
             raise VemprofError(f"{source} has {size} {kind} (axes {axes}, shape {data.shape}); vemprof reads "

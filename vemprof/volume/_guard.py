@@ -6,12 +6,15 @@ array object. It
 * opens the file lazily in each process from a picklable ``opener`` (so a graph can be
   shipped to Dask distributed workers; open handles are never pickled),
 * turns any decode or I/O error while reading a block into a one-line `VemprofError`
-  naming the source and the block's voxel ranges, and
+  naming the source and the block's voxel ranges,
+* turns a storage chunk that is missing from the file (`MissingChunk`, raised by the
+  readers through `require_chunks`) into a one-line error naming the chunk's ranges, and
 * checks that each block has the shape and dtype the file's metadata promised.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import threading
@@ -27,6 +30,46 @@ MIN_BLOCK_BYTES = 2**20
 GROUPED_BLOCK_BYTES = 32 * 2**20
 
 Opener = Callable[[], Any]
+
+
+class MissingChunk(LookupError):
+    """A storage chunk that is not in the file, so it would read as the fill value.
+
+    Parameters
+    ----------
+    bounds : sequence of (start, stop)
+        The chunk's voxel ranges, one per axis in the file's order.
+    fill_value : scalar
+        What the chunk would read as.
+    """
+
+    def __init__(self, bounds: Sequence[tuple[int, int]], fill_value: object):
+        super().__init__(bounds, fill_value)
+        self.bounds, self.fill_value = list(bounds), fill_value
+
+
+def require_chunks(key: tuple[slice | int, ...], *, shape: Sequence[int], grid: Sequence[int],
+                   is_stored: Callable[[tuple[int, ...]], bool], fill_value: object) -> None:
+    """Raise `MissingChunk` for the first storage chunk under ``key`` that the file lacks.
+
+    Parameters
+    ----------
+    key : tuple of slices (and integers)
+        The block about to be read, in the file's axis order.
+    shape : tuple of int
+        The dataset's shape.
+    grid : tuple of int
+        The unit of storage (a zarr chunk or shard, an N5 block, an HDF5 chunk), voxels.
+    is_stored : callable
+        Grid coordinates of a chunk → whether the file holds it (one stat or index lookup).
+    fill_value : scalar
+        What a missing chunk would read as, for the message.
+    """
+    bounds, _ = _extent(key, shape)
+    ranges = [range(start // size, -(-stop // size)) for (start, stop), size in zip(bounds, grid)]
+    for coords in itertools.product(*ranges):
+        if not is_stored(coords):
+            raise MissingChunk([(c * g, min((c + 1) * g, n)) for c, g, n in zip(coords, grid, shape)], fill_value)
 
 
 class GuardedSource:
@@ -82,6 +125,11 @@ class GuardedSource:
             block = np.asarray(self._open()[key])
         except (VemprofError, MemoryError):
             raise
+        except MissingChunk as missing:
+            raise VemprofError(
+                f"chunk missing in {self.source} at {self._where(missing.bounds)}; restore it, or pass "
+                f"--allow-missing-chunks if empty regions are meant to read as "
+                f"{missing.fill_value}") from None
         except Exception as exc:  # any decode or I/O failure of the library underneath
             raise VemprofError(self._message(bounds, _short(exc))) from exc
         if block.shape != expected or block.dtype != self.dtype:
@@ -96,11 +144,14 @@ class GuardedSource:
             return self._reader
 
     def _message(self, bounds: list[tuple[int, int]], cause: str) -> str:
+        return (f"corrupt or unreadable data in {self.source} at {self._where(bounds)} ({cause}); "
+                "restore the file or re-export it")
+
+    def _where(self, bounds: list[tuple[int, int]]) -> str:
+        """``z a:b, y c:d, x e:f`` (then any other axes) from ranges in the file's axis order."""
         ranges = dict(zip(self.axes, bounds))
         order = [a for a in "zyx" if a in ranges] + [a for a in self.axes if a not in "zyx"]
-        where = ", ".join(f"{a} {ranges[a][0]}:{ranges[a][1]}" for a in order)
-        return (f"corrupt or unreadable data in {self.source} at {where} ({cause}); "
-                "restore the file or re-export it")
+        return ", ".join(f"{a} {ranges[a][0]}:{ranges[a][1]}" for a in order)
 
 
 def guarded_array(opener: Opener, *, shape: Sequence[int], dtype: np.dtype, chunks: Sequence[int], axes: str,

@@ -11,14 +11,15 @@ import numpy as np
 from vemprof.errors import VemprofError
 from vemprof.volume._attrs import spacing_from_attrs
 from vemprof.volume._axes import default_axes, to_zyx
-from vemprof.volume._guard import file_stamp, guarded_array
+from vemprof.volume._guard import file_stamp, guarded_array, require_chunks
 from vemprof.volume._paths import stem
 from vemprof.volume._volume import Volume
 
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".he5")
 
 
-def read_hdf5(path: Path, *, key: str | None, level: int, channel: int | None) -> Volume:
+def read_hdf5(path: Path, *, key: str | None, level: int, channel: int | None,
+              allow_missing_chunks: bool = False) -> Volume:
     """Open one dataset of an HDF5 file lazily.
 
     Parameters
@@ -32,6 +33,11 @@ def read_hdf5(path: Path, *, key: str | None, level: int, channel: int | None) -
         Must be 0: vemprof reads no HDF5 pyramids.
     channel : int or None
         Must be None: an HDF5 dataset does not name a channel axis.
+    allow_missing_chunks : bool, default False
+        Read chunks that were never written as the dataset's fill value. Without it,
+        reading over one raises `VemprofError` naming its region: HDF5 writes every
+        chunk it is given (zeros too), so an unwritten chunk means an interrupted or
+        partial export. Contiguous datasets cannot be checked.
 
     Returns
     -------
@@ -51,7 +57,7 @@ def read_hdf5(path: Path, *, key: str | None, level: int, channel: int | None) -
         source = f"{path}:/{name}"
         if level != 0:
             raise VemprofError(f"level {level} is out of range: {source} is a single dataset without a pyramid; "
-                               "give level=0")
+                               "give --level 0")
         axes = default_axes(dataset.shape, source=source)
         _check_filters(dataset, source)
     except VemprofError:
@@ -63,10 +69,11 @@ def read_hdf5(path: Path, *, key: str | None, level: int, channel: int | None) -
         if node.name == "/":
             break
         node = node.parent
-    reader = _H5Dataset(str(path), name, file=file)
-    data = guarded_array(partial(_H5Dataset, str(path), name), shape=dataset.shape, dtype=dataset.dtype,
+    reader = _H5Dataset(str(path), name, allow_missing_chunks=allow_missing_chunks, file=file)
+    data = guarded_array(partial(_H5Dataset, str(path), name, allow_missing_chunks=allow_missing_chunks),
+                         shape=dataset.shape, dtype=dataset.dtype,
                          chunks=dataset.chunks or (1, *dataset.shape[1:]), axes=axes, source=source, reader=reader,
-                         stamp=file_stamp(path))
+                         stamp=f"{file_stamp(path)}-{allow_missing_chunks}")
     return Volume(data=to_zyx(data, axes, channel=channel, source=source),
                   spacing=spacing_from_attrs(chain, xyz_resolution=False), name=stem(path), source=source)
 
@@ -86,10 +93,10 @@ def _dataset_name(file: h5py.File, key: str | None, path: Path) -> str:
         if len(volumes) == 1:
             return volumes[0]
         raise VemprofError(f"{path} holds {len(volumes)} 3D datasets (datasets: {listing}); "
-                           "give key= one of them (or path.h5:/key)")
+                           "give --key one of them (or path.h5:/key)")
     name = key.strip("/")
     if name not in found:
-        raise VemprofError(f"no dataset {key!r} in {path} (datasets: {listing}); give key= one of those")
+        raise VemprofError(f"no dataset {key!r} in {path} (datasets: {listing}); give --key one of those")
     return name
 
 
@@ -116,11 +123,24 @@ def _attrs(node: h5py.HLObject) -> dict:
 
 
 class _H5Dataset:
-    """One dataset of an open HDF5 file, indexable by slices."""
+    """One dataset of an open HDF5 file, indexable by slices.
 
-    def __init__(self, path: str, name: str, *, file: h5py.File | None = None):
+    Unless ``allow_missing_chunks``, each read of a chunked dataset first checks (one
+    index lookup per chunk) that the chunks it covers were written.
+    """
+
+    def __init__(self, path: str, name: str, *, allow_missing_chunks: bool, file: h5py.File | None = None):
         self._file = file if file is not None else h5py.File(path, "r")
         self._dataset = self._file[name]
+        self.allow_missing_chunks = allow_missing_chunks
 
     def __getitem__(self, key: tuple[slice, ...]) -> np.ndarray:
-        return self._dataset[key]
+        dataset = self._dataset
+        if dataset.chunks is not None and not self.allow_missing_chunks:
+            require_chunks(key, shape=dataset.shape, grid=dataset.chunks, is_stored=self._is_stored,
+                           fill_value=dataset.fillvalue)
+        return dataset[key]
+
+    def _is_stored(self, coords: tuple[int, ...]) -> bool:
+        offset = tuple(c * size for c, size in zip(coords, self._dataset.chunks))
+        return self._dataset.id.get_chunk_info_by_coord(offset).byte_offset is not None

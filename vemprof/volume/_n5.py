@@ -13,12 +13,13 @@ import tensorstore as ts
 from vemprof.errors import VemprofError
 from vemprof.volume._attrs import spacing_from_attrs
 from vemprof.volume._axes import default_axes, to_zyx
-from vemprof.volume._guard import file_stamp, guarded_array
+from vemprof.volume._guard import file_stamp, guarded_array, require_chunks
 from vemprof.volume._paths import stem
 from vemprof.volume._volume import Volume
 
 
-def read_n5(root: Path, *, key: str | None, level: int, channel: int | None) -> Volume:
+def read_n5(root: Path, *, key: str | None, level: int, channel: int | None,
+            allow_missing_chunks: bool = False) -> Volume:
     """Open one dataset of an N5 container lazily.
 
     N5 lists ``dimensions``, ``blockSize`` and ``resolution`` fastest axis first
@@ -36,6 +37,10 @@ def read_n5(root: Path, *, key: str | None, level: int, channel: int | None) -> 
         Pyramid level, for pyramid groups; 0 is full resolution.
     channel : int or None
         Channel to keep, where the dataset's ``axes`` attribute names a ``c`` axis.
+    allow_missing_chunks : bool, default False
+        Read blocks missing from the container as 0. Without it, reading over a
+        missing block raises `VemprofError` naming its region (tensorstore's own
+        writer leaves out blocks that are all 0: pass it for such containers).
 
     Returns
     -------
@@ -55,12 +60,12 @@ def read_n5(root: Path, *, key: str | None, level: int, channel: int | None) -> 
     else:
         axes = default_axes(tuple(dims), source=source)[::-1]
     try:
-        reader = _N5Dataset(str(folder))
+        reader = _N5Dataset(str(folder), allow_missing_chunks=allow_missing_chunks)
     except ValueError as exc:
         raise VemprofError(f"{source} has unreadable N5 metadata ({exc}); restore or re-export it") from None
-    data = guarded_array(partial(_N5Dataset, str(folder)), shape=reader.shape, dtype=reader.dtype,
-                         chunks=reader.chunks, axes=axes, source=source, reader=reader,
-                         stamp=file_stamp(folder / "attributes.json"))
+    data = guarded_array(partial(_N5Dataset, str(folder), allow_missing_chunks=allow_missing_chunks),
+                         shape=reader.shape, dtype=reader.dtype, chunks=reader.chunks, axes=axes, source=source,
+                         reader=reader, stamp=f"{file_stamp(folder / 'attributes.json')}-{allow_missing_chunks}")
     chain = [attrs] + [_attributes(p) for p in folder.parents if p == root or root in p.parents]
     return Volume(data=to_zyx(data, axes, channel=channel, source=source),
                   spacing=spacing_from_attrs(chain, xyz_resolution=True), name=stem(root), source=source)
@@ -77,13 +82,13 @@ def _dataset_name(root: Path, key: str | None, level: int) -> str:
     folder = root / name
     if key is not None and not _is_dataset(folder) and not _is_pyramid(folder):
         listing = ", ".join(_describe(root, n) for n in _volumes(root)) or "none"
-        raise VemprofError(f"no dataset {key!r} in {root} (datasets and pyramids: {listing}); give key= one of those")
+        raise VemprofError(f"no dataset {key!r} in {root} (datasets and pyramids: {listing}); give --key one of those")
     if key is None and not _is_dataset(folder) and not _is_pyramid(folder):
         volumes = [n for n in _volumes(root) if len(_attributes(root / _full_resolution(root, n))["dimensions"]) == 3]
         if len(volumes) != 1:
             listing = ", ".join(_describe(root, n) for n in _volumes(root)) or "none"
             raise VemprofError(f"{root} holds {len(volumes)} 3D datasets or pyramids ({listing}); "
-                               "give key= one of them (or path.n5/key)")
+                               "give --key one of them (or path.n5/key)")
         name = volumes[0]
         folder = root / name
     if _is_pyramid(folder):
@@ -92,11 +97,11 @@ def _dataset_name(root: Path, key: str | None, level: int) -> str:
             levels += 1
         if not 0 <= level < levels:
             raise VemprofError(f"level {level} is out of range: {root}:/{name} has pyramid levels 0…{levels - 1}; "
-                               "give one of those")
+                               "give --level one of those")
         return f"{name}/s{level}".strip("/")
     if level != 0:
         raise VemprofError(f"level {level} is out of range: {root}:/{name} is a single dataset without a pyramid; "
-                           "give level=0")
+                           "give --level 0")
     return name
 
 
@@ -144,13 +149,24 @@ def _attributes(folder: Path) -> dict:
 
 
 class _N5Dataset:
-    """One N5 dataset opened with tensorstore, in the file's (X, Y, Z) order."""
+    """One N5 dataset opened with tensorstore, in the file's (X, Y, Z) order.
 
-    def __init__(self, folder: str):
+    Unless ``allow_missing_chunks``, each read first checks (one ``stat`` per block) that
+    the blocks it covers exist: tensorstore reads a missing block as 0.
+    """
+
+    def __init__(self, folder: str, *, allow_missing_chunks: bool):
+        self.folder, self.allow_missing_chunks = folder, allow_missing_chunks
         self._store = ts.open({"driver": "n5", "kvstore": {"driver": "file", "path": folder}}, read=True).result()
         self.shape = tuple(self._store.shape)
         self.dtype = np.dtype(self._store.dtype.numpy_dtype)
         self.chunks = tuple(self._store.chunk_layout.read_chunk.shape)
 
     def __getitem__(self, key: tuple[slice, ...]) -> np.ndarray:
+        if not self.allow_missing_chunks:
+            require_chunks(key, shape=self.shape, grid=self.chunks, is_stored=self._is_stored, fill_value=0)
         return self._store[key].read().result()
+
+    def _is_stored(self, coords: tuple[int, ...]) -> bool:
+        """Whether block ``coords`` (grid indices, N5's order) is on disk at ``folder/x/y/z``."""
+        return os.path.exists(os.path.join(self.folder, *map(str, coords)))

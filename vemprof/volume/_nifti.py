@@ -1,10 +1,11 @@
-"""NIfTI-1/2 images (nibabel; optional dependency), axes X, Y, Z → (Z, Y, X)."""
+"""NIfTI-1/2 images (nibabel), axes X, Y, Z → (Z, Y, X)."""
 
 from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
 
+import nibabel
 import numpy as np
 
 from vemprof.errors import VemprofError
@@ -33,7 +34,6 @@ def read_nifti(path: Path, *, channel: int | None) -> Volume:
         Spacing in nm from ``pixdim`` in the header's ``xyzt_units`` (mm, µm, m);
         None where the unit is unknown.
     """
-    nibabel = _nibabel()
     try:
         reader = _NiftiVoxels(str(path))
     except (nibabel.filebasedimages.ImageFileError, OSError, ValueError, EOFError) as exc:
@@ -52,19 +52,11 @@ def read_nifti(path: Path, *, channel: int | None) -> Volume:
                   source=str(path))
 
 
-def _nibabel():
-    try:
-        import nibabel
-    except ImportError:
-        raise VemprofError("reading NIfTI files needs nibabel, which is not installed; pip install nibabel") from None
-    return nibabel
-
-
 class _NiftiVoxels:
     """A NIfTI file's voxels through nibabel's array proxy (reads only the slices asked for)."""
 
     def __init__(self, path: str):
-        image = _nibabel().load(path)
+        image = nibabel.load(path)
         self.header = image.header
         self._proxy = image.dataobj
         scaled = self._proxy.slope != 1 or self._proxy.inter != 0

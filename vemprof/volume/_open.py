@@ -27,7 +27,7 @@ _MAGIC = ((b"II*\x00", "tiff"), (b"MM\x00*", "tiff"), (b"II+\x00", "tiff"), (b"M
 
 
 def open_volume(path: str | os.PathLike, *, key: str | None = None, level: int = 0,
-                channel: int | None = None) -> Volume:
+                channel: int | None = None, allow_missing_chunks: bool = False) -> Volume:
     """Open a 3D image or label volume lazily, whatever its format.
 
     Nothing but metadata is read here: the result's ``data`` is a dask array built on
@@ -48,7 +48,7 @@ def open_volume(path: str | os.PathLike, *, key: str | None = None, level: int =
         * an MRC file (``.mrc``, ``.rec``, ``.st``, ``.map``);
         * an HDF5 file, optionally with its dataset key: ``cell.h5:/volumes/raw``;
         * an N5 container or a dataset inside it: ``cell.n5/raw``;
-        * a NIfTI image (``.nii``, ``.nii.gz``; needs nibabel).
+        * a NIfTI image (``.nii``, ``.nii.gz``).
     key : str, optional
         Dataset or group inside an HDF5, N5 or zarr container (``"volumes/raw"``,
         ``"labels/cell"``); without it a container with exactly one 3D dataset opens
@@ -59,6 +59,12 @@ def open_volume(path: str | os.PathLike, *, key: str | None = None, level: int =
     channel : int, optional
         Channel to keep where the image has several (OME-Zarr ``c`` axis, ImageJ or
         OME-TIFF channels, RGB samples).
+    allow_missing_chunks : bool, default False
+        Read storage chunks that are missing from a chunked file (zarr chunks or shards,
+        N5 blocks, HDF5 chunks never written) as the file's fill value, as label images
+        mean them to. Without it, computing a block over a missing chunk raises
+        `VemprofError` naming the chunk's region: a deleted chunk file or an interrupted
+        export must not read as zeros. NGFF label images always allow it.
 
     Returns
     -------
@@ -72,6 +78,7 @@ def open_volume(path: str | os.PathLike, *, key: str | None = None, level: int =
     VemprofError
         A missing path, an unknown format, a file that is not what its name says, a
         wrong key, level or channel, or data that is not 3D; the message names the fix.
+        When computed, ``data`` raises it for corrupt or missing chunks.
 
     Examples
     --------
@@ -97,8 +104,8 @@ def open_volume(path: str | os.PathLike, *, key: str | None = None, level: int =
             return _open_pattern(text, channel=channel)
         raise VemprofError(f"no such file or folder: {text}; check the path")
     if target.is_dir():
-        return _open_folder(target, key=key, level=level, channel=channel)
-    return _open_file(target, key=key, level=level, channel=channel)
+        return _open_folder(target, key=key, level=level, channel=channel, allow_missing_chunks=allow_missing_chunks)
+    return _open_file(target, key=key, level=level, channel=channel, allow_missing_chunks=allow_missing_chunks)
 
 
 def _split_key(text: str) -> tuple[Path, str | None]:
@@ -116,14 +123,15 @@ def _split_key(text: str) -> tuple[Path, str | None]:
     return path, None
 
 
-def _open_folder(folder: Path, *, key: str | None, level: int, channel: int | None) -> Volume:
+def _open_folder(folder: Path, *, key: str | None, level: int, channel: int | None,
+                 allow_missing_chunks: bool) -> Volume:
     if any((folder / name).is_file() for name in _ZARR_METADATA):
-        return read_zarr(folder, key=key, level=level, channel=channel)
+        return read_zarr(folder, key=key, level=level, channel=channel, allow_missing_chunks=allow_missing_chunks)
     root = next((p for p in (folder, *folder.parents) if is_n5_root(p)), None)
     if root is not None:
         inside = "" if folder == root else folder.relative_to(root).as_posix()
         joined = "/".join(part.strip("/") for part in (inside, key or "") if part.strip("/")) or None
-        return read_n5(root, key=joined, level=level, channel=channel)
+        return read_n5(root, key=joined, level=level, channel=channel, allow_missing_chunks=allow_missing_chunks)
     files = sorted((f for f in folder.iterdir() if f.is_file() and _suffix_in(f, TIFF_SUFFIXES)
                     and not f.name.startswith(".")), key=natural_key)
     if not files:
@@ -136,10 +144,10 @@ def _open_folder(folder: Path, *, key: str | None, level: int, channel: int | No
     return read_tiff_slices(files, source=str(folder))
 
 
-def _open_file(file: Path, *, key: str | None, level: int, channel: int | None) -> Volume:
+def _open_file(file: Path, *, key: str | None, level: int, channel: int | None, allow_missing_chunks: bool) -> Volume:
     kind = _kind(file)
     if kind == "hdf5":
-        return read_hdf5(file, key=key, level=level, channel=channel)
+        return read_hdf5(file, key=key, level=level, channel=channel, allow_missing_chunks=allow_missing_chunks)
     if kind is None:
         raise VemprofError(f"unknown format: {file}; vemprof reads {SUPPORTED} — convert it to one of these")
     if kind == "tiff":
@@ -192,7 +200,7 @@ def _reject(source: str, what: str, *, key: str | None = None, level: int = 0, c
         raise VemprofError(f"{source} is {what}, which has no dataset keys; leave key out "
                            "(keys are for HDF5, N5 and zarr containers)")
     if level != 0:
-        raise VemprofError(f"level {level} is out of range: {source} is {what} without a pyramid; give level=0")
+        raise VemprofError(f"level {level} is out of range: {source} is {what} without a pyramid; give --level 0")
     if channel is not None:
         raise VemprofError(f"{source} is {what}, which has no channels; leave channel out")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from vemprof.volume._volume import Spacing
+from vemprof.volume._volume import PartialSpacing, Spacing
 
 _NM_PER_UNIT = {
     "pm": 1e-3, "picometer": 1e-3, "picometre": 1e-3,
@@ -47,13 +47,17 @@ def to_nm(values: Sequence[object], units: Sequence[object]) -> Spacing | None:
     units : 3 unit names
         One unit per axis (see `nm_per_unit`).
     """
+    sizes = sizes_nm(values, units)
+    return None if None in sizes else sizes  # type: ignore[return-value]
+
+
+def sizes_nm(values: Sequence[object], units: Sequence[object]) -> PartialSpacing:
+    """Like `to_nm`, axis by axis: each size in nm, or None where its value or unit is unusable."""
     result = []
     for value, unit in zip(values, units, strict=True):
         factor = nm_per_unit(unit)
         number = as_float(value)
-        if factor is None or number is None or number <= 0:
-            return None
-        result.append(number * factor)
+        result.append(None if factor is None or number is None or number <= 0 else number * factor)
     return tuple(result)  # type: ignore[return-value]
 
 

@@ -1,0 +1,247 @@
+"""Every way a user can get a command wrong, as a table.
+
+Each row is a command line, the files it finds, the exit status and a fragment of the
+one-line message it must print. Every row also checks that the failed command left the
+disk exactly as it was: no half-written store, no ``.partial`` folder, no stray file,
+an existing store untouched. A new command joins by adding rows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+import tifffile
+
+from vemprof.store import import_volume
+
+
+def em_stack(shape=(16, 48, 40)) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    return rng.integers(20, 230, shape, dtype=np.uint8)
+
+
+def write_em_tiff(path: Path, *, calibrated: bool = True) -> Path:
+    options = dict(imagej=True, resolution=(200.0, 200.0), metadata={"spacing": 0.008, "unit": "um", "axes": "ZYX"})
+    tifffile.imwrite(path, em_stack(), **(options if calibrated else {}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def template_store(tmp_path_factory) -> Path:
+    """A small store with a raw image and one label image, copied for each row."""
+    folder = tmp_path_factory.mktemp("template")
+    store = import_volume(write_em_tiff(folder / "em.tif"), folder / "cell.zarr", chunks=(8, 16, 16)).store
+    store.write_labels("nucleus", (em_stack() > 128).astype(np.uint8), chunks=(8, 16, 16))
+    return store.path
+
+
+# -- set-ups: each makes the files a row's command finds, in the row's folder ------------
+
+
+def nothing(folder: Path, store: Path) -> None:
+    pass
+
+
+def a_store(folder: Path, store: Path) -> None:
+    shutil.copytree(store, folder / "cell.zarr")
+
+
+def a_calibrated_tiff(folder: Path, store: Path) -> None:
+    write_em_tiff(folder / "em.tif")
+
+
+def an_uncalibrated_tiff(folder: Path, store: Path) -> None:
+    write_em_tiff(folder / "em.tif", calibrated=False)
+
+
+def a_word_file(folder: Path, store: Path) -> None:
+    (folder / "notes.docx").write_text("not an image")
+
+
+def a_label_tiff(folder: Path, store: Path) -> None:
+    labels = np.zeros((16, 48, 40), np.uint16)
+    labels[2:10, 5:30, 5:20] = 1
+    labels[10:14, 30:45, 20:38] = 2
+    tifffile.imwrite(folder / "labels.tif", labels)
+
+
+def an_rgb_tiff(folder: Path, store: Path) -> None:
+    tifffile.imwrite(folder / "rgb.tif", np.zeros((4, 32, 32, 3), np.uint8), photometric="rgb")
+
+
+def a_file_where_a_folder_should_be(folder: Path, store: Path) -> None:
+    write_em_tiff(folder / "em.tif")
+    (folder / "notes.txt").write_text("a file")
+
+
+def a_store_and_a_file(folder: Path, store: Path) -> None:
+    a_store(folder, store)
+    (folder / "notes.txt").write_text("a file")
+
+
+def a_store_with_a_corrupt_chunk(folder: Path, store: Path) -> None:
+    a_store(folder, store)
+    (folder / "cell.zarr" / "0" / "c" / "1" / "1" / "0").write_bytes(b"not a compressed chunk")
+
+
+def a_store_with_a_missing_chunk(folder: Path, store: Path) -> None:
+    a_store(folder, store)
+    (folder / "cell.zarr" / "0" / "c" / "1" / "1" / "0").unlink()
+
+
+def a_store_with_corrupt_provenance(folder: Path, store: Path) -> None:
+    a_store(folder, store)
+    (folder / "cell.zarr" / "provenance.json").write_text('{"steps": [')
+
+
+def a_store_with_corrupt_array_metadata(folder: Path, store: Path) -> None:
+    a_store(folder, store)
+    (folder / "cell.zarr" / "0" / "zarr.json").write_text("{ not json")
+
+
+def a_store_and_a_calibrated_tiff(folder: Path, store: Path) -> None:
+    a_store(folder, store)
+    write_em_tiff(folder / "em.tif")
+
+
+def a_store_and_a_smaller_label_tiff(folder: Path, store: Path) -> None:
+    a_store(folder, store)
+    tifffile.imwrite(folder / "labels.tif", np.ones((8, 48, 40), np.uint8))
+
+
+def a_chain_and_a_store(folder: Path, store: Path) -> None:
+    a_store(folder, store)
+    (folder / "chain.yaml").write_text("- {op: no_such_operation, input: raw, output: x}\n")
+
+
+@dataclass(frozen=True)
+class Failure:
+    args: str
+    setup: Callable[[Path, Path], None]
+    fragment: str
+    status: int = 2
+
+    def __str__(self) -> str:
+        return self.args
+
+
+FAILURES = [
+    # import
+    Failure("import nope.tif cell.zarr", nothing, "no such file or folder: nope.tif"),
+    Failure("import notes.docx cell.zarr", a_word_file, "unknown format"),
+    Failure("import em.tif cell.zarr", an_uncalibrated_tiff, "--voxel-size Z,Y,X"),
+    Failure("import em.tif cell.zarr --voxel-size 0,5,5", an_uncalibrated_tiff, "must be positive"),
+    Failure("import em.tif cell.zarr --voxel-size 5,5", an_uncalibrated_tiff, "three numbers"),
+    Failure("import em.tif cell.zarr --chunks 0,64,64", a_calibrated_tiff, "--chunks must be positive"),
+    Failure("import labels.tif cell.zarr --voxel-size 8,5,5", a_label_tiff, "--as-image"),
+    Failure("import rgb.tif cell.zarr --voxel-size 8,5,5", an_rgb_tiff, "--channel"),
+    Failure("import rgb.tif cell.zarr --voxel-size 8,5,5 --channel 3", an_rgb_tiff, "--channel 0"),
+    Failure("import em.tif cell.zarr --level 2", a_calibrated_tiff, "give --level one of those"),
+    Failure("import em.tif notes.txt/cell.zarr", a_file_where_a_folder_should_be, "notes.txt is a file"),
+    Failure("import em.tif cell.zarr", a_store_and_a_calibrated_tiff, "--overwrite"),
+    Failure("import cell.zarr copy.zarr", a_store_with_a_corrupt_chunk, "corrupt or unreadable data"),
+    Failure("import cell.zarr copy.zarr", a_store_with_a_missing_chunk, "chunk missing"),
+    Failure("import cell.zarr copy.zarr", a_store_with_corrupt_array_metadata, "zarr.json"),
+    Failure("import em.tif other.zarr --as-labels mito", a_calibrated_tiff, "no such dataset store"),
+    Failure("import labels.tif cell.zarr --as-labels mito", a_store_and_a_smaller_label_tiff, "same voxels"),
+    Failure("import labels.tif cell.zarr --as-labels 'bad name'", a_store_and_a_smaller_label_tiff,
+            "not a valid name"),
+    Failure("import em.tif cell.zarr --as-labels x --as-image", a_store_and_a_calibrated_tiff,
+            "--as-image is for images"),
+    # info
+    Failure("info nope.zarr", nothing, "no such file or folder"),
+    Failure("info cell.zarr", a_store_with_corrupt_provenance, "provenance.json"),
+    Failure("info cell.zarr", a_store_with_corrupt_array_metadata, "zarr.json"),
+    # export
+    Failure("export cell.zarr out/em.tif", a_store, "out does not exist"),
+    Failure("export cell.zarr em.png", a_store, "must end in .tif"),
+    Failure("export cell.zarr em.tif --labels mito", a_store, "no labels 'mito'"),
+    Failure("export cell.zarr em.tif --level 9", a_store, "level 9 is out of range"),
+    Failure("export nope.zarr em.tif", nothing, "no such dataset store"),
+    # preview
+    Failure("preview cell.zarr --out out/cell.png", a_store, "out does not exist"),
+    Failure("preview cell.zarr --labels mito", a_store, "no labels 'mito'"),
+    Failure("preview cell.zarr --out notes.txt/cell.png", a_store_and_a_file, "notes.txt is a file"),
+    # synth
+    Failure("synth cell.zarr", a_store, "--overwrite"),
+    Failure("synth p.zarr --set x=1", nothing, "vemprof synth --parameters"),
+    Failure("synth p.zarr --set seed=abc", nothing, "seed"),
+    Failure("synth p.zarr --seed 1 --set seed=2", nothing, "give the seed once"),
+    Failure("synth p.zarr --set n_mitochondria=many", nothing, "integer"),
+    Failure("synth p.zarr --voxel-size 0,20,20", nothing, "spacing"),
+    Failure("synth notes.txt/p.zarr", a_file_where_a_folder_should_be, "notes.txt is a file"),
+    Failure("synth", nothing, "give the store to create"),
+    # ops
+    Failure("ops chain.yaml cell.zarr", a_store, "no such chain file"),
+    Failure("ops chain.yaml cell.zarr", a_chain_and_a_store, "no_such_operation"),
+    Failure("ops chain.yaml nope.zarr", a_chain_and_a_store, "no such dataset store"),
+    Failure("ops chain.yaml", nothing, "give a chain and a store"),
+    # usage mistakes: click's own message, also status 2
+    Failure("import", nothing, "Missing argument", status=2),
+    Failure("import em.tif cell.zarr --no-such-option", a_calibrated_tiff, "No such option", status=2),
+]
+
+
+def disk_state(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under ``folder`` with its size and modification time."""
+    state = {}
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = Path(root, name)
+            info = path.stat()
+            state[path.relative_to(folder).as_posix()] = (info.st_size if path.is_file() else 0, info.st_mtime_ns)
+    return state
+
+
+@pytest.mark.parametrize("failure", FAILURES, ids=str)
+def test_a_failed_command_says_why_in_one_line_and_leaves_the_disk_as_it_was(
+        failure, vemprof_cli, template_store, tmp_path, monkeypatch):
+    failure.setup(tmp_path, template_store)
+    monkeypatch.chdir(tmp_path)
+    before = disk_state(tmp_path)
+
+    result = vemprof_cli(*_split(failure.args))
+
+    assert result.code == failure.status, result
+    assert "Traceback" not in result.stderr
+    if failure.fragment in ("Missing argument", "No such option"):  # click prints usage around it
+        assert failure.fragment in result.stderr
+    else:
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+        assert failure.fragment in lines[0], lines[0]
+    assert disk_state(tmp_path) == before
+
+
+def _split(args: str) -> list[str]:
+    import shlex
+
+    return shlex.split(args)
+
+
+def test_every_command_has_rows():
+    from vemprof.cli._app import app
+
+    commands = {command.name or command.callback.__name__ for command in app.registered_commands}
+    covered = {failure.args.split()[0] for failure in FAILURES}
+    assert commands <= covered, f"add failure rows for: {sorted(commands - covered)}"
+
+
+
+def test_the_fix_each_message_names_works(vemprof_cli, template_store, tmp_path, monkeypatch):
+    """The options the messages point to exist and do what they say."""
+    monkeypatch.chdir(tmp_path)
+    a_store_with_a_missing_chunk(tmp_path, template_store)
+    assert vemprof_cli("import", "cell.zarr", "copy.zarr", "--allow-missing-chunks").code == 0
+    a_label_tiff(tmp_path, template_store)
+    assert vemprof_cli("import", "labels.tif", "labels.zarr", "--voxel-size", "8,5,5", "--as-image").code == 0
+    an_rgb_tiff(tmp_path, template_store)
+    assert vemprof_cli("import", "rgb.tif", "green.zarr", "--voxel-size", "8,5,5", "--channel", "1").code == 0
+    assert vemprof_cli("synth", "p.zarr", "--set", "seed=5", "--shape", "64,128,128", "--voxel-size", "40,40,40",
+                       "--no-preview").code == 0
