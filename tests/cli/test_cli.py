@@ -148,3 +148,13 @@ def test_phantom_parameters_are_listed_and_checked(vemprof_cli, tmp_path):
     assert "n_mitochondria" in message and "integer" in message
     assert "spacing" in one_line_error(vemprof_cli("synth", tmp_path / "p.zarr", "--voxel-size", "0,20,20"))
     assert not (tmp_path / "p.zarr").exists() and not (tmp_path / "p.zarr.partial").exists()
+
+
+def test_import_help_names_the_default_memory_budget():
+    import typer
+
+    from vemprof.cli._app import app
+    from vemprof.store import DEFAULT_MEMORY_MIB
+
+    options = {p.name: p for p in typer.main.get_command(app).commands["import"].params}
+    assert options["memory"].show_default == f"{DEFAULT_MEMORY_MIB:g}"

@@ -139,6 +139,7 @@ FAILURES = [
     Failure("import em.tif cell.zarr --voxel-size 0,5,5", an_uncalibrated_tiff, "must be positive"),
     Failure("import em.tif cell.zarr --voxel-size 5,5", an_uncalibrated_tiff, "three numbers"),
     Failure("import em.tif cell.zarr --chunks 0,64,64", a_calibrated_tiff, "--chunks must be positive"),
+    Failure("import em.tif cell.zarr --memory 0", a_calibrated_tiff, "(--memory) must be positive"),
     Failure("import labels.tif cell.zarr --voxel-size 8,5,5", a_label_tiff, "--as-image"),
     Failure("import rgb.tif cell.zarr --voxel-size 8,5,5", an_rgb_tiff, "--channel"),
     Failure("import rgb.tif cell.zarr --voxel-size 8,5,5 --channel 3", an_rgb_tiff, "--channel 0"),

@@ -1,12 +1,13 @@
 """`vemprof import`: any format into a store, resumable, refusing bad input with one line."""
 
+import contextlib
+
 import numpy as np
 import pytest
 import tifffile
 
 from vemprof import VemprofError
-from vemprof.store import _writer
-from vemprof.store._import import import_labels, import_volume
+from vemprof.store import import_labels, import_volume
 
 
 @pytest.fixture
@@ -47,28 +48,67 @@ def test_importing_again_is_a_no_op_and_a_different_source_is_refused(tmp_path, 
     np.testing.assert_array_equal(replaced.store.raw().data.compute(), em_stack[::-1])
 
 
-def test_an_interrupted_import_resumes(tmp_path, em_tiff, em_stack, monkeypatch):
-    calls = {"n": 0}
-    store_block = _writer._store_block
-
-    def interrupt_after_two_batches(block, target, region):
-        calls["n"] += 1
-        if calls["n"] > 8:
-            raise KeyboardInterrupt
-        store_block(block, target, region)
-
-    monkeypatch.setattr(_writer, "_store_block", interrupt_after_two_batches)
-    monkeypatch.setattr(_writer, "DEFAULT_BATCH_BYTES", 4 * 16 * 32 * 32)
+def test_an_interrupted_import_resumes_without_rewriting_finished_chunks(tmp_path, em_tiff, em_stack):
+    destination, partial = tmp_path / "cell.zarr", tmp_path / "cell.zarr.partial"
     with pytest.raises(KeyboardInterrupt):
-        import_volume(em_tiff, tmp_path / "cell.zarr", chunks=(16, 32, 32))
-    assert not (tmp_path / "cell.zarr").exists()
-    assert (tmp_path / "cell.zarr.partial").exists()
+        import_volume(em_tiff, destination, chunks=(16, 32, 32), memory_mib=0.1, progress=ctrl_c_after_first_batch)
+    assert not destination.exists()
+    finished = level_0_chunk_files(partial)
+    assert 0 < len(finished) < 27  # some of the 3 × 3 × 3 chunks, not all
 
-    monkeypatch.setattr(_writer, "_store_block", store_block)
-    result = import_volume(em_tiff, tmp_path / "cell.zarr", chunks=(16, 32, 32))
-    assert result.status == "resumed"
+    result = import_volume(em_tiff, destination, chunks=(16, 32, 32))
+
+    assert result.status == "resumed" and not partial.exists()
+    after = level_0_chunk_files(destination)
+    assert len(after) == 27
+    assert {name: after[name] for name in finished} == finished  # the same files, not written again
     np.testing.assert_array_equal(result.store.raw().data.compute(), em_stack)
-    assert not (tmp_path / "cell.zarr.partial").exists()
+
+
+def test_an_interrupted_import_of_another_source_starts_afresh(tmp_path, em_tiff, em_stack):
+    destination = tmp_path / "cell.zarr"
+    with pytest.raises(KeyboardInterrupt):
+        import_volume(em_tiff, destination, chunks=(16, 32, 32), memory_mib=0.1, progress=ctrl_c_after_first_batch)
+    other = tmp_path / "other.tif"
+    tifffile.imwrite(other, 255 - em_stack)
+    result = import_volume(other, destination, chunks=(16, 32, 32), voxel_size_nm=(8, 5, 5))
+    assert result.status == "imported"
+    np.testing.assert_array_equal(result.store.raw().data.compute(), 255 - em_stack)
+
+
+def test_an_interrupted_label_import_never_resumes_from_another_dataset(tmp_path, em_tiff, em_stack):
+    """Two datasets of one HDF5 file: interrupting the first and importing the second under
+    the same name must give the second, not a mixture of the two."""
+    import h5py
+
+    store = import_volume(em_tiff, tmp_path / "cell.zarr", chunks=(16, 32, 32)).store
+    mitochondria, nucleus = (em_stack > 150).astype(np.uint8) * 7, (em_stack < 100).astype(np.uint8) * 3
+    path = tmp_path / "segmentation.h5"
+    with h5py.File(path, "w") as file:
+        file["mito"], file["nucleus"] = mitochondria, nucleus
+    with pytest.raises(KeyboardInterrupt):
+        import_labels(path, store, "x", key="mito", chunks=(16, 32, 32), memory_mib=0.1,
+                      progress=ctrl_c_after_first_batch)
+    import_labels(path, store, "x", key="nucleus", chunks=(16, 32, 32))
+    np.testing.assert_array_equal(store.labels("x").data.compute(), nucleus)
+
+
+@contextlib.contextmanager
+def ctrl_c_after_first_batch(description, total):
+    """A progress reporter that presses Ctrl-C as soon as the first batch of chunks is written."""
+
+    def advance(finished):
+        if finished:
+            raise KeyboardInterrupt
+
+    yield advance
+
+
+def level_0_chunk_files(store_folder):
+    """{chunk key: modification time} of the chunk files of the finest level, wherever in
+    the (partial, staged or finished) store they lie."""
+    return {path.as_posix().split("/0/c/", 1)[1]: path.stat().st_mtime_ns
+            for path in store_folder.rglob("*") if path.is_file() and "/0/c/" in path.as_posix()}
 
 
 def test_voxel_size_must_be_known_and_positive(tmp_path, em_stack):

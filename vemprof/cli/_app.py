@@ -53,6 +53,8 @@ def import_command(
     allow_missing_chunks: bool = typer.Option(False, "--allow-missing-chunks",
                                               help="Read chunks missing from a zarr/N5/HDF5 SOURCE as its fill value."),
     chunks: str = typer.Option("128,128,128", "--chunks", help="Chunk shape Z,Y,X in voxels."),
+    memory: Optional[float] = typer.Option(None, "--memory", metavar="MiB", show_default="640",
+                                           help="Memory for the data in flight, beyond Python's own ~220 MiB."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a store that holds a different dataset."),
 ) -> None:
     """Import a volume into a dataset store (chunked OME-Zarr with a pyramid). Rerun to resume."""
@@ -63,13 +65,13 @@ def import_command(
         if as_image:
             raise VemprofError("--as-image is for images, --as-labels for label images; give one of them")
         labels = import_labels(source, Store.open(destination), as_labels, key=key, level=level, channel=channel,
-                               chunks=chunk_shape, progress=rich_progress)
+                               chunks=chunk_shape, memory_mib=memory, progress=rich_progress)
         console.print(f"added labels/{as_labels} {labels.shape} {labels.dtype} to {destination}")
         return
     result = import_volume(source, destination, key=key, level=level, channel=channel,
                            voxel_size_nm=triple(voxel_size, option="--voxel-size"), as_image=as_image,
                            allow_missing_chunks=allow_missing_chunks,
-                           chunks=chunk_shape, overwrite=overwrite, progress=rich_progress)
+                           chunks=chunk_shape, memory_mib=memory, overwrite=overwrite, progress=rich_progress)
     console.print(f"{result.status}: {source} → {destination}  {result.volume!r}")
 
 

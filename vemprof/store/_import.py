@@ -123,6 +123,7 @@ def import_labels(
     level: int = 0,
     channel: int | None = None,
     chunks: tuple[int, int, int] = DEFAULT_CHUNKS,
+    memory_mib: float | None = None,
     progress: ProgressReporter = no_progress,
 ) -> Volume:
     """Import a label image (integer ids, 0 = background) as ``labels/<name>`` of ``store``.
@@ -130,6 +131,8 @@ def import_labels(
     It must cover the same voxels as the store's raw image; where the file records a
     voxel size it must match the raw image's. An interrupted import resumes when it is
     repeated with the same source, options and name; anything else starts afresh.
+    ``key``, ``level``, ``channel``, ``chunks`` and ``memory_mib`` are as for
+    `import_volume`.
     """
     check_name(name)
     volume = open_volume(source, key=key, level=level, channel=channel)
@@ -152,7 +155,8 @@ def import_labels(
            "dtype": str(data.dtype), "source_fingerprint": fingerprint(source)}
     started = dt.datetime.now(dt.timezone.utc)
     with progress(f"importing labels {name}", store.chunks_to_write(volume.shape, chunks, averaged=False)) as advance:
-        store.write_labels(name, data, chunks=chunks, progress=advance, resume_key=job_key(job))
+        store.write_labels(name, data, chunks=chunks, progress=advance, resume_key=job_key(job),
+                           memory_mib=memory_mib)
     store.record(LABELS_STEP, outputs=[f"labels/{name}"], parameters=parameters, inputs=[source], started=started)
     return store.labels(name)
 

@@ -25,6 +25,7 @@ def write_dataset(
     parameters: dict,
     overwrite: bool = False,
     chunks: tuple[int, int, int] = DEFAULT_CHUNKS,
+    memory_mib: float | None = None,
     progress: ProgressReporter = no_progress,
 ) -> Store:
     """Create the store at ``destination`` holding ``raw`` (Z, Y, X), ``labels`` and ``tables``.
@@ -33,6 +34,7 @@ def write_dataset(
     ``destination`` is replaced only with ``overwrite``. ``step`` and ``parameters``
     must determine the content (a generator's name, its parameters and seed): an
     interrupted write repeated with the same ones resumes from its finished chunks.
+    ``memory_mib`` bounds the memory for the data being written (see `Store.write_raw`).
     """
     destination = Path(destination)
     refuse_existing(destination, overwrite=overwrite)
@@ -46,9 +48,11 @@ def write_dataset(
         store.chunks_to_write(raw.shape, chunks, spacing=spacing, averaged=False) for _ in pending)
     with progress(f"writing {destination.name}", total) as advance:
         if write_raw:
-            store.write_raw(raw, spacing=spacing, chunks=chunks, progress=advance, resume_key=resume_key)
+            store.write_raw(raw, spacing=spacing, chunks=chunks, progress=advance, resume_key=resume_key,
+                            memory_mib=memory_mib)
         for name, label_image in pending.items():
-            store.write_labels(name, label_image, chunks=chunks, progress=advance, resume_key=resume_key)
+            store.write_labels(name, label_image, chunks=chunks, progress=advance, resume_key=resume_key,
+                               memory_mib=memory_mib)
     for name, table in tables.items():
         store.write_table(name, table)
     outputs = ["raw"] + [f"labels/{name}" for name in labels] + [f"tables/{name}" for name in tables]

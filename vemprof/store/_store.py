@@ -165,10 +165,10 @@ class Store:
 
     def write_labels(
         self, name: str, labels: da.Array | np.ndarray, *, chunks=DEFAULT_CHUNKS,
-        progress: ProgressCallback | None = None, resume_key: str | None = None,
+        progress: ProgressCallback | None = None, resume_key: str | None = None, memory_mib: float | None = None,
     ) -> None:
         """Write (or replace) a label image: unsigned integer ids, 0 = background, same
-        shape as the raw image."""
+        shape as the raw image; ``memory_mib`` as for `write_raw`."""
         labels = _as_dask(labels, chunks)
         if labels.dtype == bool:
             labels = labels.astype(np.uint8)
@@ -178,17 +178,18 @@ class Store:
                 "(uint8 … uint64), convert float or signed ids first"
             )
         self._write_member("labels", name, labels, chunks=chunks, averaged=False, progress=progress,
-                           resume_key=resume_key)
+                           resume_key=resume_key, memory_mib=memory_mib)
         attributes = _ngff.labels_group_attributes(self.label_names)
         _write_group(self.path / "labels", attributes)
 
     def write_probabilities(
         self, name: str, probabilities: da.Array | np.ndarray, *, chunks=DEFAULT_CHUNKS,
-        progress: ProgressCallback | None = None, resume_key: str | None = None,
+        progress: ProgressCallback | None = None, resume_key: str | None = None, memory_mib: float | None = None,
     ) -> None:
-        """Write (or replace) a probability map (float in [0, 1] or uint8 scaled to 0–255)."""
+        """Write (or replace) a probability map (float in [0, 1] or uint8 scaled to 0–255);
+        ``memory_mib`` as for `write_raw`."""
         self._write_member("probabilities", name, _as_dask(probabilities, chunks), chunks=chunks, averaged=True,
-                           progress=progress, resume_key=resume_key)
+                           progress=progress, resume_key=resume_key, memory_mib=memory_mib)
         _write_group(self.path / "probabilities", {})
 
     def write_table(self, name: str, table: pd.DataFrame) -> None:
@@ -211,7 +212,7 @@ class Store:
         levels = plan_pyramid(tuple(shape), spacing or self.spacing, chunk_shape=chunks, averaged=averaged)
         return sum(chunk_count(level.shape, chunks) for level in levels)
 
-    def _write_member(self, kind, name, array, *, chunks, averaged, progress, resume_key, memory_mib=None) -> None:
+    def _write_member(self, kind, name, array, *, chunks, averaged, progress, resume_key, memory_mib) -> None:
         check_name(name)
         raw = self.raw()
         if array.shape != raw.shape:

@@ -176,7 +176,7 @@ def write_pyramid(
     """
     budget = int((DEFAULT_MEMORY_MIB if memory_mib is None else memory_mib) * 2**20)
     if budget <= 0:
-        raise VemprofError(f"the memory budget must be positive, got {memory_mib} MiB")
+        raise VemprofError(f"the memory budget (--memory) must be positive MiB, got {memory_mib}")
     shapes = [tuple(array.shape)]
     for level_factors in factors[1:]:
         shapes.append(tuple(-(-n // f) for n, f in zip(shapes[-1], level_factors)))
