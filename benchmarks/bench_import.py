@@ -35,12 +35,12 @@ import numpy as np
 import tifffile
 
 VEMPROF = """
-from vemprof.store._import import import_volume
+from vemprof.store import import_volume
 import_volume({source!r}, {destination!r}, voxel_size_nm=(8, 5, 5), memory_mib={memory_mib!r})
 """
 
 VEMPROF_IDLE = """
-from vemprof.store._import import import_volume
+from vemprof.store import import_volume
 """
 
 BASELINE = """
