@@ -178,3 +178,25 @@ def test_import_from_a_key_inside_an_hdf5_file(tmp_path, em_stack):
     (step,) = store.provenance
     assert step["inputs"][0]["path"].endswith("volumes.h5:/em/raw")
     assert import_volume(f"{path}:/em/raw", tmp_path / "cell.zarr").status == "up to date"
+
+
+def test_an_edited_slice_folder_is_not_up_to_date(tmp_path):
+    """Rewriting one slice at the same size changes what the folder holds: importing it
+    again must not say "up to date" and keep the old data. (Slices of 90 kB: larger
+    than the metadata files a folder fingerprint reads whole.)"""
+    stack = np.random.default_rng(5).integers(0, 255, (6, 300, 300), dtype=np.uint8)
+    folder = tmp_path / "slices"
+    folder.mkdir()
+    for z, plane in enumerate(stack):
+        tifffile.imwrite(folder / f"slice_{z}.tif", plane)
+    destination = tmp_path / "cell.zarr"
+    import_volume(folder, destination, voxel_size_nm=(8, 5, 5))
+    edited = stack.copy()
+    edited[3] = 255 - edited[3]
+    tifffile.imwrite(folder / "slice_3.tif", edited[3])  # the same size, new content
+
+    with pytest.raises(VemprofError, match="already holds a dataset imported from .*slices"):
+        import_volume(folder, destination, voxel_size_nm=(8, 5, 5))
+    result = import_volume(folder, destination, voxel_size_nm=(8, 5, 5), overwrite=True)
+    assert result.status == "imported"
+    np.testing.assert_array_equal(result.store.raw().data.compute(), edited)
