@@ -3,7 +3,8 @@
 Lengths are in nm (``_nm``) or µm (``_um``), densities per µm² or µm³; nothing is in
 voxels, so a phantom keeps its physical size when ``shape`` or ``spacing`` change. Fields
 left at None are derived from the field of view and reported, resolved, in
-``Phantom.parameters``.
+``Phantom.parameters``. A ``preset`` fills the parameters not given explicitly: 'hard'
+(the defaults) or 'simple' (the previous phantom, see `PRESETS`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ class PhantomParameters(BaseModel):
         le=256,
         description="Threads for distance transforms and image formation; None: all cores. Does not change "
         "the result.",
+    )
+    preset: Literal["hard", "simple"] = Field(
+        "hard",
+        description="'hard': the defaults (FIB-SEM imaging as the instrument gives it); 'simple': the "
+        "previous phantom, identical images for the same seed (point spread (6, 4, 4) nm, contrast-to-noise 4, "
+        "Gaussian shot noise, no detector noise, no slice jitter). Parameters given explicitly override the "
+        "preset's values.",
     )
 
     # --- cell ------------------------------------------------------------------------
@@ -208,15 +216,33 @@ class PhantomParameters(BaseModel):
 
     # --- image formation -------------------------------------------------------------
     psf_sigma_nm: tuple[float, float, float] = Field(
-        (6.0, 4.0, 4.0),
-        description="Gaussian sigma of the point spread (beam and interaction volume) along (Z, Y, X), nm; "
-        "the voxel box average is added to it.",
+        (20.0, 10.0, 10.0),
+        description="Gaussian sigma of the point spread along (Z, Y, X), nm: laterally the beam and the "
+        "interaction volume, in Z the milled slice and the depth the back-scattered electrons come from, so "
+        "larger than laterally. The voxel box average is added to it; layers are drawn already blurred "
+        "(see `_profiles`), so the image is not blurred again. Preset 'simple': (6, 4, 4).",
     )
     contrast_to_noise: float = Field(
-        4.0,
+        3.0,
         gt=0,
-        description="Shot-noise contrast-to-noise between nuclear-envelope voxels and cytosol: their mean "
-        "difference over the noise standard deviation in cytosol (FIB-SEM 3-6).",
+        description="Contrast-to-noise between nuclear-envelope voxels and cytosol: their mean difference over "
+        "the noise standard deviation (shot plus detector noise) in cytosol; sets the electron dose (FIB-SEM "
+        "3-6). Preset 'simple': 4.",
+    )
+    shot_noise: Literal["poisson", "gaussian"] = Field(
+        "poisson",
+        description="'poisson': detected electrons per voxel drawn from a Poisson distribution at the dose "
+        "that meets `contrast_to_noise`, after the brightness drift, curtaining and slice geometry; "
+        "'gaussian': its normal approximation (variance proportional to the signal) drawn before drift and "
+        "curtaining, as the previous phantom did. Preset 'simple': 'gaussian'.",
+    )
+    read_noise_electrons: float = Field(
+        4.0,
+        ge=0,
+        le=1000,
+        description="Standard deviation of the Gaussian detector (read) noise added to each voxel's count, in "
+        "detected electrons; the dose is raised so that the total noise still meets `contrast_to_noise`. "
+        "0: shot noise only. Preset 'simple': 0.",
     )
     brightness_drift: float = Field(
         0.03, ge=0, le=0.5, description="Largest slow slice-to-slice brightness change along Z, relative (0.01-0.05)."
@@ -228,6 +254,29 @@ class PhantomParameters(BaseModel):
         description="Relative strength of curtaining stripes at the far Y edge; they run along Y (milling "
         "direction), vary across X and grow with Y.",
     )
+    slice_position_jitter: float = Field(
+        0.05,
+        ge=0,
+        le=0.3,
+        description="Standard deviation of each milled face's Z position about its nominal place, relative to "
+        "the Z spacing (uneven slice thickness; clipped at 3 standard deviations). The image is sampled at the "
+        "jittered positions, the labels stay on the nominal grid; the offsets are in the table "
+        "`slice_shifts` (dz_nm). 0: none. Preset 'simple': 0.",
+    )
+    slice_shift_jitter_nm: float = Field(
+        0.0,
+        ge=0,
+        le=1000,
+        description="Standard deviation of a random translation of each slice in Y and in X, nm (an unaligned "
+        "stack). The image is shifted, the labels are not; the true shifts are in the table `slice_shifts` "
+        "(dy_nm, dx_nm). 0: aligned.",
+    )
+    slice_shift_drift_nm: tuple[float, float] = Field(
+        (0.0, 0.0),
+        description="Steady drift of the field from slice to slice along (Y, X), nm per slice, added to "
+        "`slice_shift_jitter_nm` (slice z is shifted by z times it). The image is shifted, the labels are not. "
+        "(0, 0): none.",
+    )
     contrast: Literal["em", "backscatter"] = Field(
         "em",
         description="'em': display convention, membranes and stained structures dark, resin light; "
@@ -238,12 +287,29 @@ class PhantomParameters(BaseModel):
         description="Image type: 'uint8' fills the 8-bit range; 'uint16' is raw-like, signal in a narrow band "
         "(about 24,000-34,000) of the 16-bit range.",
     )
-
     def __init__(self, **values: Any) -> None:
         try:
             super().__init__(**values)
         except ValidationError as error:
             raise VemprofError(_one_line(error, type(self))) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        """Fill the parameters not given explicitly from the preset."""
+        if isinstance(data, dict) and isinstance(data.get("preset", "hard"), str):
+            return {**PRESETS.get(data.get("preset", "hard"), {}), **data}
+        return data
+
+    def with_changes(self, **changes: Any) -> PhantomParameters:
+        """These parameters with ``changes`` applied. Under a new ``preset``, the values that
+        came from the old preset follow the new one; values set to anything else are kept."""
+        values = self.model_dump()
+        if changes.get("preset", self.preset) != self.preset:
+            for name in _PRESET_FIELDS:
+                if values[name] == PRESETS[self.preset].get(name, type(self).model_fields[name].default):
+                    del values[name]
+        return type(self)(**{**values, **changes})
 
     @field_validator("shape")
     @classmethod
@@ -260,6 +326,16 @@ class PhantomParameters(BaseModel):
         _check_order(self.pore_diameter_nm, self.pocket_diameter_nm, "pore_diameter_nm", "pocket_diameter_nm")
         return self
 
+    @field_validator("slice_shift_drift_nm")
+    @classmethod
+    def _drift_finite(cls, values: tuple[float, float]) -> tuple[float, float]:
+        if not all(math.isfinite(v) and abs(v) <= 100 for v in values):
+            raise VemprofError(
+                f"slice_shift_drift_nm must be 2 drifts in nm per slice (Y, X), each within ±100, got {values}; "
+                "give e.g. slice_shift_drift_nm=(2, -1)"
+            )
+        return values
+
     @field_validator("spacing", "psf_sigma_nm")
     @classmethod
     def _lengths_positive(cls, values: tuple[float, float, float], info: Any) -> tuple[float, float, float]:
@@ -269,6 +345,20 @@ class PhantomParameters(BaseModel):
                 f"give e.g. {info.field_name}={cls.model_fields[info.field_name].default}"
             )
         return values
+
+
+#: Values each preset gives the parameters not given explicitly; 'hard' is the defaults.
+PRESETS: dict[str, dict[str, Any]] = {
+    "hard": {},
+    "simple": {
+        "psf_sigma_nm": (6.0, 4.0, 4.0),
+        "contrast_to_noise": 4.0,
+        "shot_noise": "gaussian",
+        "read_noise_electrons": 0.0,
+        "slice_position_jitter": 0.0,
+    },
+}
+_PRESET_FIELDS = sorted({name for values in PRESETS.values() for name in values})
 
 
 def _check_order(low: float, high: float, low_name: str, high_name: str) -> None:

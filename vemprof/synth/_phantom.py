@@ -18,7 +18,7 @@ import pandas as pd
 from vemprof.errors import VemprofError
 from vemprof.synth._geometry import build_cell
 from vemprof.synth._grid import Grid
-from vemprof.synth._imaging import dose_for_contrast, form_image
+from vemprof.synth._imaging import BASELINE, dose_for_contrast, form_image, slice_geometry
 from vemprof.synth._membranes import (
     draw_nuclear_envelope,
     draw_plasma_membrane,
@@ -52,7 +52,8 @@ class Phantom:
     Attributes
     ----------
     image : ndarray (Z, Y, X), uint8 or uint16
-        The EM image.
+        The EM image. Labels describe the specimen on the nominal grid; the image may
+        sample it slightly off that grid (see the ``slice_shifts`` table).
     spacing : tuple of 3 floats
         Voxel size in nm (Z, Y, X).
     labels : dict of str to ndarray (Z, Y, X)
@@ -69,7 +70,11 @@ class Phantom:
         ``sv_ratio_per_um``, the generator's ``design_radius_nm`` and
         ``centreline_length_um``, ``branched``, and the centroid's distances
         ``dist_plasma_membrane_um``, ``dist_nuclear_envelope_um``,
-        ``dist_nearer_membrane_um``.
+        ``dist_nearer_membrane_um``. ``slice_shifts``: one row per slice ``z``, where the
+        image slice really is relative to the labels' grid: ``dz_nm`` (the milled face
+        lies at z · spacing_z + dz_nm; uneven slice thickness) and ``dy_nm``, ``dx_nm``
+        (the slice's content is shifted by these in the image; zero unless
+        ``slice_shift_jitter_nm`` or ``slice_shift_drift_nm`` is set).
     parameters : dict
         Every effective parameter (those left at None resolved), JSON-serialisable;
         ``make_phantom(**parameters)`` makes the same phantom.
@@ -171,11 +176,14 @@ def make_phantom(params: PhantomParameters | None = None, /, **overrides: Any) -
     reference = _cytosol_reference(space, labels["mitochondria"])
     envelope_stain = float(stain[envelope_voxels].mean())
     cytosol_stain = float(np.median(stain[space.box][reference]))
-    dose = dose_for_contrast(envelope_stain - cytosol_stain, cytosol_stain, params.contrast_to_noise)
-    image = form_image(stain, grid=grid, params=params, dose=dose, threads=threads)
+    dose = dose_for_contrast(
+        envelope_stain - cytosol_stain, cytosol_stain, params.contrast_to_noise, params.read_noise_electrons
+    )
+    geometry = slice_geometry(grid, params)
+    image = form_image(stain, grid=grid, params=params, dose=dose, threads=threads, geometry=geometry)
     del stain
 
-    tables = {"pores": pores.table(), "mitochondria": mitochondria_table}
+    tables = {"pores": pores.table(), "mitochondria": mitochondria_table, "slice_shifts": geometry}
     parameters = params.model_dump(mode="json")
     parameters.update(
         cell_diameter_um=float(2 * cell.outline.mean_radius_nm) / 1000,
@@ -193,6 +201,7 @@ def make_phantom(params: PhantomParameters | None = None, /, **overrides: Any) -
         nucleoli=nucleoli,
         vesicles=vesicles,
         er_fraction=er_fraction,
+        electrons_cytosol=dose * (BASELINE + cytosol_stain),
     )
     return Phantom(image, grid.spacing, labels, tables, parameters, summary)
 
@@ -205,7 +214,7 @@ def _resolve(params: PhantomParameters | None, overrides: dict[str, Any]) -> Pha
             f"make_phantom takes a PhantomParameters or keyword parameters, got {type(params).__name__}; "
             "pass parameters by name, e.g. make_phantom(shape=(64, 128, 128))"
         )
-    return PhantomParameters(**{**params.model_dump(), **overrides}) if overrides else params
+    return params.with_changes(**overrides) if overrides else params
 
 
 def _check_resolution(params: PhantomParameters) -> None:

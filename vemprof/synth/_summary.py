@@ -29,12 +29,14 @@ def summarise(
     nucleoli: int,
     vesicles: int,
     er_fraction: float,
+    electrons_cytosol: float,
 ) -> dict[str, Any]:
     """Volumes (µm³), envelope areas (µm², mid-surface), pore counts and densities per
     section, mitochondrial count, volume fraction and S/V-distance correlation, and the
     contrast-to-noise measured on the image (envelope mean against the median and robust
-    sigma of cytosol away from membranes and mitochondria, texture included); all plain
-    JSON types."""
+    sigma of cytosol away from membranes and mitochondria, texture included) with the
+    requested one, the detected electrons per cytosol voxel (``electrons_cytosol``) and
+    the detector noise's share of the noise variance there; all plain JSON types."""
     voxel = grid.voxel_volume_um3
     cell_volume = np.count_nonzero(labels["cell"]) * voxel
     sections = np.array([np.count_nonzero(labels["nucleus_sections"] == s) for s in (1, 2)]) * voxel
@@ -86,6 +88,10 @@ def summarise(
         "cytosol_grey_median": cytosol_median,
         "cytosol_grey_sigma": cytosol_spread,
         "contrast_to_noise_image": abs(envelope_grey - cytosol_median) / max(cytosol_spread, 1e-12),
+        "contrast_to_noise_requested": params.contrast_to_noise,
+        "detected_electrons_cytosol": electrons_cytosol,
+        "detector_noise_share_cytosol": params.read_noise_electrons**2
+        / (electrons_cytosol + params.read_noise_electrons**2),
     }
     return {key: (float(value) if isinstance(value, np.floating) else value) for key, value in summary.items()}
 
