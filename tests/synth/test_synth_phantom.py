@@ -52,7 +52,7 @@ def test_image_and_label_types(phantom):
     assert phantom.image.shape == SMALL["shape"] and phantom.image.dtype == np.uint8
     assert phantom.spacing == SMALL["spacing"]
     masks = {"cell", "nucleus", "nucleus_sections", "nuclear_envelope"}
-    instances = {"mitochondria", "pores", "pockets"}
+    instances = {"mitochondria", "pores", "pockets", "organelles"}
     assert set(phantom.labels) == masks | instances
     for name in masks:
         assert phantom.labels[name].dtype == np.uint8, name
@@ -219,7 +219,8 @@ def _membrane_and_cytosol_grey(phantom):
     image = phantom.image.astype(float)
     envelope = (phantom.labels["nuclear_envelope"] == 1) & (phantom.labels["pores"] == 0)
     cytoplasm = (phantom.labels["cell"] == 1) & (phantom.labels["nucleus"] == 0) & (phantom.labels["mitochondria"] == 0)
-    cytosol = cytoplasm & ~ndi.binary_dilation(~cytoplasm, iterations=3)
+    cytosol = cytoplasm & (phantom.labels["organelles"] == 0)  # not the lysosomes, droplets, endosomes, Golgi
+    cytosol &= ~ndi.binary_dilation(~cytosol, iterations=3)
     return image[envelope].mean(), image[cytosol].mean(), image[cytosol].std()
 
 

@@ -143,6 +143,9 @@ def place_mitochondria(
     gap = params.mitochondria_gap_nm
     smallest = _MIN_RADIUS_VOXELS * max(grid.spacing)
     margin = 4 * float(np.sqrt(axis_variance.max())) + max(grid.spacing)
+    # the looks (matrix stain, cristae) come from a stream of their own: placement and
+    # labels do not depend on them (spawning draws nothing from ``rng``)
+    looks = rng.spawn(1)[0]
     placed_volume = 0.0
     rows: list[dict] = []
     for index in range(count):
@@ -167,7 +170,7 @@ def place_mitochondria(
                 continue
             label = len(rows) + 1
             labels[shape.box][inside] = label
-            draw_mitochondrion(stain, shape, params, axis_variance, rng)
+            draw_mitochondrion(stain, shape, params, axis_variance, rng, looks)
             placed_volume += voxels * grid.voxel_volume_um3 * 1e9
             rows.append(_measure(label, inside, shape.box, grid, space, branches, radii))
             break

@@ -224,9 +224,11 @@ def draw_vesicles(
     params: PhantomParameters,
     axis_variance: np.ndarray,
     rng: np.random.Generator,
+    *,
+    occupied: np.ndarray | None = None,
 ) -> int:
-    """Draw vesicles into free cytoplasm (not on mitochondria, labels ``mitochondria``);
-    returns how many were placed."""
+    """Draw vesicles into free cytoplasm (not on mitochondria, labels ``mitochondria``,
+    nor on other labelled compartments, ``occupied``); returns how many were placed."""
     wanted = round(params.vesicle_density_per_um3 * space.volume_um3)
     low, high = np.log(params.vesicle_diameter_min_nm), np.log(params.vesicle_diameter_max_nm)
     radii = np.sort(np.exp(rng.uniform(low, high, wanted)) / 2)[::-1]
@@ -237,7 +239,7 @@ def draw_vesicles(
             if any(np.linalg.norm(center - c) < radius + r + _VESICLE_GAP_NM for c, r in placed):
                 continue
             local = grid.box_around(center - radius - _VESICLE_GAP_NM, center + radius + _VESICLE_GAP_NM)
-            if mitochondria[local].any():
+            if mitochondria[local].any() or (occupied is not None and occupied[local].any()):
                 continue
             _draw_sphere(stain, center, radius, grid, axis_variance, rng)
             placed.append((center, radius))

@@ -204,15 +204,114 @@ class PhantomParameters(BaseModel):
     crista_spacing_nm: float = Field(
         70.0, ge=30, le=300, description="Mean spacing of the lamellar cristae along a mitochondrion, nm (40-100)."
     )
+    crista_spacing_variation: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Log-normal sigma of each mitochondrion's own mean crista spacing around "
+        "`crista_spacing_nm` (0.2: most between 50 and 100 nm); dimensionless. Preset 'simple': 0.",
+    )
+    crista_spacing_spread: float = Field(
+        0.35,
+        ge=0,
+        le=1,
+        description="Standard deviation of the gap between consecutive cristae relative to the "
+        "mitochondrion's mean spacing (gaps clipped at half of it); dimensionless. Preset 'simple': 0.25.",
+    )
+    crista_tilt_deg: float = Field(
+        10.0,
+        ge=0,
+        le=45,
+        description="Standard deviation of each crista's tilt away from perpendicular to the long axis, "
+        "degrees (clipped at 2.5 standard deviations). Preset 'simple': 0.",
+    )
+    crista_sag_nm: float = Field(
+        10.0,
+        ge=0,
+        le=100,
+        description="Standard deviation of how far a crista's edge bows out of the plane through its middle "
+        "(curved cristae), nm. Preset 'simple': 0.",
+    )
+    crista_width_range: tuple[float, float] = Field(
+        (0.4, 1.0),
+        description="Least and most share of the inner diameter a crista spans along its plane, in the "
+        "direction across the one it reaches in from the inner membrane (drawn per crista; less than 1: "
+        "cut or fenestrated lamellae, interrupted in a section); dimensionless, in (0, 1]. Preset 'simple': "
+        "(1, 1).",
+    )
+    crista_contrast_range: tuple[float, float] = Field(
+        (0.3, 0.75),
+        description="Least and most strength of the cristae (their membranes and light lumen) relative to "
+        "full contrast against the matrix, drawn per mitochondrion (faint to clear cristae); dimensionless, "
+        "in [0, 1]. Preset 'simple': (1, 1).",
+    )
+    mitochondria_matrix_stain_range: tuple[float, float] = Field(
+        (0.36, 0.52),
+        description="Least and most stain density of the mitochondrial matrix, drawn per mitochondrion "
+        "(dimensionless stain scale of `_stain`: resin 0, cytosol 0.30, membranes 1.8): the matrix is a little "
+        "darker than cytosol in the EM display, some mitochondria more than others. Preset 'simple': "
+        "(0.62, 0.62).",
+    )
 
     # --- distractors -----------------------------------------------------------------
     er: bool = Field(True, description="Draw endoplasmic reticulum sheets and tubules (not labelled).")
-    er_coverage: float = Field(0.35, ge=0, le=1, description="Fraction of the cytoplasm that holds ER.")
+    er_coverage: float = Field(
+        0.5, ge=0, le=1, description="Fraction of the cytoplasm that holds ER. Preset 'simple': 0.35."
+    )
     er_lumen_nm: float = Field(40.0, gt=0, le=200, description="Width of the ER lumen, nm (40-70).")
     vesicles: bool = Field(True, description="Draw vesicles with a dark rim (not labelled).")
     vesicle_density_per_um3: float = Field(2.0, ge=0, description="Vesicles per µm³ of cytoplasm.")
     vesicle_diameter_min_nm: float = Field(25.0, gt=0, description="Smallest vesicle diameter, nm.")
     vesicle_diameter_max_nm: float = Field(500.0, gt=0, description="Largest vesicle diameter, nm (log-uniform).")
+
+    # --- crowded cytoplasm (labelled in `organelles`, see `_compartments`) -------------
+    # Densities are per µm³ of cytoplasm (Poisson counts); diameters (least, most) nm,
+    # log-uniform. Preset 'simple': all densities 0 (none of these structures).
+    lysosome_density_per_um3: float = Field(
+        0.3, ge=0, le=20, description="Lysosomes per µm³ of cytoplasm: round, dense, heterogeneous content."
+    )
+    lysosome_diameter_nm: tuple[float, float] = Field((200.0, 800.0), description="Lysosome diameters, nm (200-800).")
+    multivesicular_body_density_per_um3: float = Field(
+        0.15, ge=0, le=20, description="Multivesicular bodies per µm³ of cytoplasm: a membrane around small vesicles."
+    )
+    multivesicular_body_diameter_nm: tuple[float, float] = Field(
+        (250.0, 600.0), description="Multivesicular body diameters, nm."
+    )
+    lipid_droplet_density_per_um3: float = Field(
+        0.05, ge=0, le=20, description="Lipid droplets per µm³ of cytoplasm: homogeneous, round, no bilayer."
+    )
+    lipid_droplet_diameter_nm: tuple[float, float] = Field(
+        (200.0, 1500.0), description="Lipid droplet diameters, nm (200-2000)."
+    )
+    endosome_density_per_um3: float = Field(
+        1.0, ge=0, le=50, description="Endosomes per µm³ of cytoplasm: membrane-bound, lumen light to dark."
+    )
+    endosome_diameter_nm: tuple[float, float] = Field((100.0, 600.0), description="Endosome diameters, nm.")
+    endosome_dark_fraction: float = Field(
+        0.3, ge=0, le=1, description="Share of endosomes whose lumen is as dark as mitochondrial matrix or darker."
+    )
+    golgi_stack_density_per_um3: float = Field(
+        0.06, ge=0, le=5, description="Golgi stacks per µm³ of cytoplasm: stacked, curved cisternae with rim vesicles."
+    )
+    golgi_stack_width_nm: float = Field(
+        900.0, ge=200, le=3000, description="Length of the longest cisterna of a Golgi stack, nm (0.5-1.5 µm)."
+    )
+    golgi_cisternae: tuple[int, int] = Field((3, 6), description="Least and most cisternae per Golgi stack (1-10).")
+    ribosome_density_per_um3: float = Field(
+        3000.0,
+        ge=0,
+        le=30000,
+        description="Ribosomes per µm³ of cytoplasm (HeLa ~3000-5000), half of them in short polysome chains: "
+        "granular cytosol texture. Drawn as texture, not labelled.",
+    )
+    ribosome_diameter_nm: float = Field(25.0, ge=10, le=40, description="Ribosome diameter, nm (20-30).")
+    filament_length_per_um3: float = Field(
+        6.0,
+        ge=0,
+        le=100,
+        description="Faint cytoskeletal filaments (microtubules, actin bundles), µm of filament per µm³ of "
+        "cytoplasm; long, gently curved lines. Texture, not labelled.",
+    )
 
     # --- image formation -------------------------------------------------------------
     psf_sigma_nm: tuple[float, float, float] = Field(
@@ -324,6 +423,17 @@ class PhantomParameters(BaseModel):
             self.vesicle_diameter_min_nm, self.vesicle_diameter_max_nm, "vesicle_diameter_min_nm", "vesicle_diameter_max_nm"
         )
         _check_order(self.pore_diameter_nm, self.pocket_diameter_nm, "pore_diameter_nm", "pocket_diameter_nm")
+        for name, low, high in (
+            ("crista_width_range", 0.05, 1.0),
+            ("crista_contrast_range", 0.0, 1.0),
+            ("mitochondria_matrix_stain_range", 0.0, 1.8),
+            ("lysosome_diameter_nm", 20.0, 3000.0),
+            ("multivesicular_body_diameter_nm", 100.0, 3000.0),
+            ("lipid_droplet_diameter_nm", 20.0, 5000.0),
+            ("endosome_diameter_nm", 20.0, 3000.0),
+            ("golgi_cisternae", 1, 10),
+        ):
+            _check_range(getattr(self, name), low, high, name)
         return self
 
     @field_validator("slice_shift_drift_nm")
@@ -356,9 +466,32 @@ PRESETS: dict[str, dict[str, Any]] = {
         "shot_noise": "gaussian",
         "read_noise_electrons": 0.0,
         "slice_position_jitter": 0.0,
+        "crista_spacing_variation": 0.0,
+        "crista_spacing_spread": 0.25,
+        "crista_tilt_deg": 0.0,
+        "crista_sag_nm": 0.0,
+        "crista_width_range": (1.0, 1.0),
+        "crista_contrast_range": (1.0, 1.0),
+        "mitochondria_matrix_stain_range": (0.62, 0.62),
+        "er_coverage": 0.35,
+        "lysosome_density_per_um3": 0.0,
+        "multivesicular_body_density_per_um3": 0.0,
+        "lipid_droplet_density_per_um3": 0.0,
+        "endosome_density_per_um3": 0.0,
+        "golgi_stack_density_per_um3": 0.0,
+        "ribosome_density_per_um3": 0.0,
+        "filament_length_per_um3": 0.0,
     },
 }
 _PRESET_FIELDS = sorted({name for values in PRESETS.values() for name in values})
+
+
+def _check_range(values: tuple[float, float], low: float, high: float, name: str) -> None:
+    if not all(math.isfinite(v) and low <= v <= high for v in values) or values[0] > values[1]:
+        raise VemprofError(
+            f"{name} must be (least, most) with {low:g} <= least <= most <= {high:g}, got {values}; "
+            f"give e.g. {name}={PhantomParameters.model_fields[name].default}"
+        )
 
 
 def _check_order(low: float, high: float, low_name: str, high_name: str) -> None:

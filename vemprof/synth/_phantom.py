@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from vemprof.errors import VemprofError
+from vemprof.synth._compartments import KINDS, draw_compartments, draw_filaments, draw_ribosomes
 from vemprof.synth._geometry import build_cell
 from vemprof.synth._grid import Grid
 from vemprof.synth._imaging import BASELINE, dose_for_contrast, form_image, slice_geometry
@@ -42,7 +43,7 @@ _REFERENCE_CLEARANCE_NM = 150.0
 _REFERENCE_STRIDE = 7
 
 MASKS = ("cell", "nucleus", "nucleus_sections", "nuclear_envelope")
-INSTANCES = ("mitochondria", "pores", "pockets")
+INSTANCES = ("mitochondria", "pores", "pockets", "organelles")
 
 
 @dataclass
@@ -60,8 +61,10 @@ class Phantom:
         Ground truth, 0 = background: masks (uint8) ``cell`` (inside the plasma membrane),
         ``nucleus``, ``nucleus_sections`` (1 = the small, more curved section, 2 = the
         large), ``nuclear_envelope`` (the double-membrane shell, at least one voxel
-        thick); instances (uint32) ``mitochondria`` (1..N), ``pores`` (1..P) and
-        ``pockets`` (the pocket under pore k has label k).
+        thick); instances (uint32) ``mitochondria`` (1..N), ``pores`` (1..P),
+        ``pockets`` (the pocket under pore k has label k) and ``organelles`` (1..M: Golgi
+        stacks, lipid droplets, lysosomes, multivesicular bodies, endosomes; their kinds in
+        the ``organelles`` table).
     tables : dict of str to pandas.DataFrame
         One row per object, with its ``label``. ``pores``: ``section`` (1 or 2), centre
         ``z_um``, ``y_um``, ``x_um`` on the envelope's mid-surface and the outward normal
@@ -74,7 +77,10 @@ class Phantom:
         image slice really is relative to the labels' grid: ``dz_nm`` (the milled face
         lies at z · spacing_z + dz_nm; uneven slice thickness) and ``dy_nm``, ``dx_nm``
         (the slice's content is shifted by these in the image; zero unless
-        ``slice_shift_jitter_nm`` or ``slice_shift_drift_nm`` is set).
+        ``slice_shift_jitter_nm`` or ``slice_shift_drift_nm`` is set). ``organelles``:
+        ``label``, ``kind`` (golgi, lipid_droplet, lysosome, multivesicular_body,
+        endosome), centre ``z_um``, ``y_um``, ``x_um`` and ``diameter_nm`` (of the sphere
+        reserved for it).
     parameters : dict
         Every effective parameter (those left at None resolved), JSON-serialisable;
         ``make_phantom(**parameters)`` makes the same phantom.
@@ -122,8 +128,9 @@ def make_phantom(params: PhantomParameters | None = None, /, **overrides: Any) -
     threads = params.threads or os.cpu_count() or 1
     grid = Grid(params.shape, params.spacing)
     _check_resolution(params)
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(params.seed).spawn(7)]
-    cell_rng, pore_rng, texture_rng, nucleus_rng, er_rng, mitochondria_rng, vesicle_rng = streams
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(params.seed).spawn(10)]
+    cell_rng, pore_rng, texture_rng, nucleus_rng, er_rng, mitochondria_rng, vesicle_rng = streams[:7]
+    compartment_rng, ribosome_rng, filament_rng = streams[7:]
     axis_variance = normal_blur_variance(grid.spacing, params.psf_sigma_nm)
 
     # shapes and their masks
@@ -159,14 +166,23 @@ def make_phantom(params: PhantomParameters | None = None, /, **overrides: Any) -
         labels["cell"][cell_box].astype(bool), labels["nucleus"][cell_box].astype(bool), cell_box, grid,
         threads=threads,
     )
+    ribosomes = draw_ribosomes(stain, space, grid, params, ribosome_rng)
+    draw_filaments(stain, space, grid, params, axis_variance, filament_rng)
     er_fraction = draw_er(stain, space, grid, params, axis_variance, er_rng) if params.er else 0.0
 
     # organelles placed in the cytoplasm
     mitochondria_table, radius_scale = place_mitochondria(
         stain, labels["mitochondria"], space, grid, params, axis_variance, mitochondria_rng
     )
+    organelles_table = draw_compartments(
+        stain, labels["organelles"], labels["mitochondria"], space, grid, params, textures, axis_variance,
+        compartment_rng,
+    )
     vesicles = (
-        draw_vesicles(stain, labels["mitochondria"], space, grid, params, axis_variance, vesicle_rng)
+        draw_vesicles(
+            stain, labels["mitochondria"], space, grid, params, axis_variance, vesicle_rng,
+            occupied=labels["organelles"] if len(organelles_table) else None,
+        )
         if params.vesicles
         else 0
     )
@@ -183,7 +199,10 @@ def make_phantom(params: PhantomParameters | None = None, /, **overrides: Any) -
     image = form_image(stain, grid=grid, params=params, dose=dose, threads=threads, geometry=geometry)
     del stain
 
-    tables = {"pores": pores.table(), "mitochondria": mitochondria_table, "slice_shifts": geometry}
+    tables = {
+        "pores": pores.table(), "mitochondria": mitochondria_table, "slice_shifts": geometry,
+        "organelles": organelles_table,
+    }
     parameters = params.model_dump(mode="json")
     parameters.update(
         cell_diameter_um=float(2 * cell.outline.mean_radius_nm) / 1000,
@@ -202,6 +221,12 @@ def make_phantom(params: PhantomParameters | None = None, /, **overrides: Any) -
         vesicles=vesicles,
         er_fraction=er_fraction,
         electrons_cytosol=dose * (BASELINE + cytosol_stain),
+    )
+    summary.update({f"{kind}_count": int((organelles_table["kind"] == kind).sum()) for kind in KINDS})
+    summary.update(
+        ribosomes=ribosomes,
+        organelles_fraction_of_cytoplasm=float(np.count_nonzero(labels["organelles"])) * grid.voxel_volume_um3
+        / max(space.volume_um3, 1e-12),
     )
     return Phantom(image, grid.spacing, labels, tables, parameters, summary)
 

@@ -5,7 +5,11 @@ branch), so its signed distance is exact. Outer membrane, intermembrane space, i
 membrane and matrix are drawn as layers of that distance (see `_profiles`); lamellar
 cristae - a light lumen between two membranes, across the tube at irregular spacing,
 each attached to the inner membrane on one side and reaching a random way across - as
-layers of the distance along the centreline to the nearest crista plane.
+layers of the distance along the centreline to the nearest crista plane. Each
+mitochondrion draws its own matrix stain and crista contrast (faint to clear) and, unless
+the crista parameters are the 'simple' preset's, its own mean crista spacing; its cristae
+are then tilted, bowed and of limited width, so that sections show them oblique, curved
+and interrupted.
 """
 
 from __future__ import annotations
@@ -107,8 +111,18 @@ def rasterise_tubes(branches, radii, grid: Grid, margin: float) -> TubeShape:
     return TubeShape(box, phi, off, segment, arc, tangents, frames, r, spans)
 
 
-def draw_mitochondrion(stain: np.ndarray, shape: TubeShape, params: PhantomParameters, axis_variance, rng) -> None:
-    """Composite the mitochondrion's layers and cristae over ``stain``."""
+def draw_mitochondrion(
+    stain: np.ndarray, shape: TubeShape, params: PhantomParameters, axis_variance, rng, looks=None
+) -> None:
+    """Composite the mitochondrion's layers and cristae over ``stain``.
+
+    ``rng`` is the placement stream: the regular cristae of the 'simple' preset are drawn
+    from it, and it is drawn from in the same way whatever the look parameters, so that
+    placement (and the labels) do not depend on them. ``looks`` (default: ``rng``) gives
+    this mitochondrion's matrix stain, crista contrast and, unless the crista parameters
+    are the 'simple' ones, its irregular cristae.
+    """
+    looks = rng if looks is None else looks
     index = np.nonzero(shape.phi < 4 * np.sqrt(axis_variance.max()))
     phi = shape.phi[index]
     offset = shape.offset[index]
@@ -116,35 +130,40 @@ def draw_mitochondrion(stain: np.ndarray, shape: TubeShape, params: PhantomParam
     length = np.sqrt((offset**2).sum(axis=1))
     normals = offset / np.maximum(length, 1e-3)[:, None]
     sigma = sigma_along(normals, axis_variance)
+    matrix_stain = float(looks.uniform(*params.mitochondria_matrix_stain_range))
+    contrast = float(looks.uniform(*params.crista_contrast_range))
 
     # cristae: planes across the tube at irregular spacing along each branch
-    positions, angles, spans_across = [], [], []
-    for start, stop in shape.branch_spans:
-        count = int((stop - start) / params.crista_spacing_nm) + 2
-        gaps = params.crista_spacing_nm * np.clip(1 + _CRISTA_SPACING_SPREAD * rng.standard_normal(count), 0.5, None)
-        positions.append(start + np.cumsum(gaps) - gaps[0] / 2)
-        angles.append(rng.uniform(0, 2 * np.pi, count))
-        spans_across.append(rng.uniform(*_CRISTA_REACH, count))
-    positions = np.concatenate(positions)
-    angles = np.concatenate(angles)
-    spans_across = np.concatenate(spans_across)
+    plan = _crista_plan(shape.branch_spans, params.crista_spacing_nm, _CRISTA_SPACING_SPREAD, rng)
+    regular = _regular_cristae(params)
+    if not regular:
+        spacing = params.crista_spacing_nm * float(np.exp(params.crista_spacing_variation * looks.standard_normal()))
+        plan = _crista_plan(shape.branch_spans, spacing, params.crista_spacing_spread, looks)
+    positions, angles, spans_across = plan
     arc = shape.arc[index]
     after = np.clip(np.searchsorted(positions, arc), 1, len(positions) - 1)
     nearest = np.where(np.abs(arc - positions[after - 1]) < np.abs(positions[after] - arc), after - 1, after)
-    along = np.abs(arc - positions[nearest]).astype(np.float32)
     frame = shape.frames[segment]
-    toward = np.cos(angles[nearest])[:, None] * frame[:, 0] + np.sin(angles[nearest])[:, None] * frame[:, 1]
+    cos, sin = np.cos(angles[nearest])[:, None], np.sin(angles[nearest])[:, None]
+    toward = cos * frame[:, 0] + sin * frame[:, 1]
     inner_radius = shape.radii[segment] - 2 * _MEMBRANE_NM - _INTERMEMBRANE_NM
     reach_across = (offset * toward).sum(axis=1) + (2 * spans_across[nearest] - 1) * inner_radius
     axial_sigma = sigma_along(shape.tangents[segment], axis_variance)
     attached = gaussian_cdf(reach_across / axial_sigma)
+    if regular:
+        along = np.abs(arc - positions[nearest]).astype(np.float32)
+    else:
+        along, attached = _irregular(arc, positions, nearest, offset, shape.tangents[segment], frame, toward, cos,
+                                     sin, inner_radius, attached, axial_sigma, params, looks)
     crista = layered(
         along,
         [_CRISTA_LUMEN_NM / 2 + _CRISTA_MEMBRANE_NM, _CRISTA_LUMEN_NM / 2],
-        [stain_of.MITOCHONDRIAL_MATRIX, stain_of.CRISTA_MEMBRANE, stain_of.CRISTA_LUMEN],
+        [matrix_stain, stain_of.CRISTA_MEMBRANE, stain_of.CRISTA_LUMEN],
         axial_sigma,
     )
-    matrix = stain_of.MITOCHONDRIAL_MATRIX + attached * (crista - stain_of.MITOCHONDRIAL_MATRIX)
+    if contrast != 1.0:
+        attached = attached * np.float32(contrast)
+    matrix = matrix_stain + attached * (crista - matrix_stain)
 
     outer = -_MEMBRANE_NM
     own = layered(
@@ -156,3 +175,56 @@ def draw_mitochondrion(stain: np.ndarray, shape: TubeShape, params: PhantomParam
     coverage = gaussian_cdf(-phi / sigma)
     view = stain[shape.box]
     view[index] = view[index] * (1 - coverage) + own
+
+
+def _regular_cristae(params: PhantomParameters) -> bool:
+    """The crista parameters are those of the previous phantom (preset 'simple')."""
+    return (
+        params.crista_spacing_variation == 0
+        and params.crista_spacing_spread == _CRISTA_SPACING_SPREAD
+        and params.crista_tilt_deg == 0
+        and params.crista_sag_nm == 0
+        and tuple(params.crista_width_range) == (1.0, 1.0)
+    )
+
+
+def _crista_plan(branch_spans, spacing_nm: float, spread: float, rng):
+    """Arc-length positions, angles (toward the inner membrane they attach to) and reach
+    across of the cristae along each branch."""
+    positions, angles, spans_across = [], [], []
+    for start, stop in branch_spans:
+        count = int((stop - start) / spacing_nm) + 2
+        gaps = spacing_nm * np.clip(1 + spread * rng.standard_normal(count), 0.5, None)
+        positions.append(start + np.cumsum(gaps) - gaps[0] / 2)
+        angles.append(rng.uniform(0, 2 * np.pi, count))
+        spans_across.append(rng.uniform(*_CRISTA_REACH, count))
+    return np.concatenate(positions), np.concatenate(angles), np.concatenate(spans_across)
+
+
+def _irregular(arc, positions, nearest, offset, tangents, frame, toward, cos, sin, inner_radius, attached,
+               axial_sigma, params: PhantomParameters, looks):
+    """Distance to tilted, bowed crista sheets of limited width, and where they are.
+
+    Each crista's plane is tilted by a normal angle (sd ``crista_tilt_deg``) about a random
+    axis across the tube and bowed (sd ``crista_sag_nm`` at the inner membrane); it spans a
+    share (``crista_width_range``) of the inner diameter along the direction across the one
+    it reaches in from, at a random place, so that sections show cut and interrupted cristae.
+    """
+    n = len(positions)
+    limit = 2.5 * params.crista_tilt_deg
+    tilt = np.tan(np.deg2rad(np.clip(params.crista_tilt_deg * looks.standard_normal(n), -limit, limit)))
+    tilt_axis = looks.uniform(0, 2 * np.pi, n)
+    sag = params.crista_sag_nm * looks.standard_normal(n)
+    width = looks.uniform(*params.crista_width_range, n)
+    centre = looks.uniform(-1, 1, n) * (1 - width)
+    t, a = nearest, tilt_axis[nearest][:, None]
+    tilted = np.cos(a) * frame[:, 0] + np.sin(a) * frame[:, 1]
+    side = -sin * frame[:, 0] + cos * frame[:, 1]
+    across = (offset * side).sum(axis=1)
+    radial2 = np.minimum((offset**2).sum(axis=1) / inner_radius**2, 1.0)
+    # in the end caps the offset runs along the axis too: the arc length goes on there
+    axial = (offset * tangents).sum(axis=1)
+    signed = arc + axial - positions[t] + tilt[t] * (offset * tilted).sum(axis=1) + sag[t] * radial2
+    extent = width[t] * inner_radius - np.abs(across - centre[t] * inner_radius)
+    attached = attached * gaussian_cdf(extent / axial_sigma)
+    return np.abs(signed).astype(np.float32), attached
