@@ -107,3 +107,27 @@ def test_ranges_are_validated():
         PhantomParameters(lysosome_diameter_nm=(800.0, 200.0))
     with pytest.raises(VemprofError, match="golgi_cisternae"):
         PhantomParameters(golgi_cisternae=(0, 4))
+
+
+def test_golgi_stacks_find_room_and_may_shrink(phantom):
+    """Every requested Golgi stack is placed in the crowded small cell (shrunk to fit,
+    down to `_GOLGI_SMALLEST` of the requested width, where the room is short)."""
+    from vemprof.synth._compartments import _GOLGI_SMALLEST
+
+    table = phantom.tables["organelles"]
+    requested = table.attrs["requested"]
+    assert set(requested) == set(KINDS)
+    golgi = table[table["kind"] == "golgi"]
+    assert requested["golgi"] >= 1
+    assert len(golgi) == requested["golgi"] == phantom.summary["golgi_count"]
+    width = PhantomParameters().golgi_stack_width_nm
+    assert (golgi["diameter_nm"] <= width + 1e-6).all()
+    assert (golgi["diameter_nm"] >= _GOLGI_SMALLEST * width - 1e-6).all()
+    for kind in KINDS:
+        assert (table["kind"] == kind).sum() <= requested[kind]
+
+
+def test_er_orientation_follows_the_preset():
+    assert PhantomParameters().er_orientation == "isotropic"
+    assert PhantomParameters(preset="simple").er_orientation == "flat"
+    assert PhantomParameters(preset="simple", er_orientation="isotropic").er_orientation == "isotropic"

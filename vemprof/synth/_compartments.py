@@ -10,6 +10,9 @@ speckle and cytoskeletal filaments.
   mitochondria, a few with internal vesicles.
 - Golgi stacks: 3-6 stacked, curved cisternae (two membranes around a thin lumen, ends
   tapered), the stack's cisternae shorter towards one face, small vesicles at the rims.
+  A stack that finds no room at ``golgi_stack_width_nm`` among many candidate places is
+  shrunk to fit (down to `_GOLGI_SMALLEST` of it); the table's ``attrs['requested']``
+  holds how many of each kind were requested.
 - Ribosomes: dots 15-30 nm (``ribosome_diameter_nm``), single and in short polysome
   chains, deposited at their places and blurred by the point spread: granular cytosol.
 - Filaments (microtubules, actin bundles): faint lines where the level sets of two smooth
@@ -63,6 +66,11 @@ _GOLGI_PITCH_NM = 60.0
 _GOLGI_CURVATURE = (1.2, 3.0)
 _GOLGI_RIM_VESICLES = 3
 _GOLGI_VESICLE_NM = (40.0, 80.0)
+#: Golgi placement: candidate places per stack; a stack may shrink (by this factor per
+#: step) down to this share of ``golgi_stack_width_nm`` to fit.
+_GOLGI_ATTEMPTS = 400
+_GOLGI_SHRINK = 0.85
+_GOLGI_SMALLEST = 0.45
 #: Ribosome stain and polysome chains: share of ribosomes in chains, chain length, step.
 _RIBOSOME_STAIN = 1.0
 _POLYSOME_SHARE = 0.5
@@ -123,13 +131,19 @@ def draw_compartments(
     ):
         count = int(rng.poisson(density * volume)) if density > 0 else 0
         wanted += [(d / 2, kind) for d in _log_uniform(rng, low, high, count)]
+    # largest first (Golgi stacks, at their full size, before all but large lipid droplets)
     wanted.sort(key=lambda item: -item[0])
     occupancy = _Occupancy()
     rows = []
     for radius, kind in wanted:
-        reserve = radius + (_GOLGI_VESICLE_NM[1] if kind == "golgi" else 0.0)
-        attempts = _ATTEMPTS * (4 if kind == "golgi" else 1)
-        for center in space.random_points(attempts, reserve + _GAP_NM, rng):
+        if kind == "golgi":
+            placed = _place_golgi(radius, stain, organelles, mitochondria, space, grid, params, textures, axis_variance, rng, occupancy, len(rows) + 1)
+            if placed is not None:
+                center, width = placed
+                rows.append((len(rows) + 1, kind, *(center / 1000), width))
+            continue
+        reserve = radius
+        for center in space.random_points(_ATTEMPTS, reserve + _GAP_NM, rng):
             if not occupancy.free(center, reserve):
                 continue
             local = grid.box_around(center - reserve - _GAP_NM, center + reserve + _GAP_NM)
@@ -140,7 +154,44 @@ def draw_compartments(
             occupancy.add(center, reserve)
             rows.append((label, kind, *(center / 1000), 2 * radius))
             break
-    return pd.DataFrame(rows, columns=["label", "kind", "z_um", "y_um", "x_um", "diameter_nm"])
+    table = pd.DataFrame(rows, columns=["label", "kind", "z_um", "y_um", "x_um", "diameter_nm"])
+    table.attrs["requested"] = {kind: sum(k == kind for _, k in wanted) for kind in KINDS}
+    return table
+
+
+def _place_golgi(radius, stain, organelles, mitochondria, space, grid, params, textures, axis_variance, rng, occupancy, label):
+    """Place and draw one Golgi stack of half-width ``radius`` (nm), or smaller (down to
+    `_GOLGI_SMALLEST` of it) where the cytoplasm is too thin or crowded for the full
+    size; returns (centre, width) or None. Candidates with room for the full stack are
+    preferred; otherwise the roomiest free candidate is taken."""
+    margin = _GOLGI_VESICLE_NM[1]
+    smallest = radius * _GOLGI_SMALLEST
+    candidates = space.random_points(_GOLGI_ATTEMPTS, smallest + margin + _GAP_NM, rng)
+    if not len(candidates):
+        return None
+    room = space.clearance_at(candidates) - margin - _GAP_NM
+    best = None
+    for center, fit in zip(candidates, np.minimum(room, radius)):
+        size = float(fit)
+        while size >= smallest:
+            reserve = size + margin
+            if occupancy.free(center, reserve):
+                local = grid.box_around(center - reserve - _GAP_NM, center + reserve + _GAP_NM)
+                if not (mitochondria[local].any() or organelles[local].any()):
+                    break
+            size *= _GOLGI_SHRINK
+        if size < smallest:
+            continue
+        if best is None or size > best[1]:
+            best = (center, size)
+        if size >= radius:
+            break
+    if best is None:
+        return None
+    center, size = best
+    _golgi(stain, organelles, label, center, size, grid, params, textures, axis_variance, rng)
+    occupancy.add(center, size + margin)
+    return center, 2 * size
 
 
 def _local(center, reach, grid: Grid):

@@ -4,9 +4,11 @@
   envelope (the envelope band draws the lining), and dense, granular, lobed nucleoli.
 - ER: thin membrane cisternae and tubules with a light lumen, in patches covering a set
   fraction of the cytoplasm. Cisternae are evenly spaced level sets of a smooth random
-  field stretched laterally (so that, as in a spread cell, most lie parallel to the
-  substrate, in loose stacks); tubules are the crossings of the level sets of two finer
-  fields, a polygonal network.
+  field; tubules are the crossings of the level sets of two finer fields, a polygonal
+  network. With ``er_orientation='isotropic'`` (the default) the fields are isotropic, so
+  sheets and tubules run in all directions and any section cuts many thin
+  double-membrane profiles; with 'flat' (preset 'simple') they are stretched laterally, so
+  that most sheets lie parallel to the substrate, in loose stacks.
 - Vesicles: spheres 25-500 nm across (log-uniform) with a membrane rim and a lumen of
   random density, placed in free cytoplasm away from mitochondria.
 
@@ -55,6 +57,9 @@ _LOBE_LIMIT = 2.0
 #: holding ER, nm; spacing of the sheets and of the tubule network's levels, nm.
 _ER_SHEET_CORRELATION_NM = (300.0, 800.0, 800.0)
 _ER_TUBULE_CORRELATION_NM = (300.0, 500.0, 500.0)
+#: The same for ``er_orientation='isotropic'``: sheets and tubules in all directions.
+_ER_ISOTROPIC_SHEET_CORRELATION_NM = (450.0, 450.0, 450.0)
+_ER_ISOTROPIC_TUBULE_CORRELATION_NM = (350.0, 350.0, 350.0)
 _ER_PATCH_CORRELATION_NM = 1000.0
 _ER_SHEET_SPACING_NM = 250.0
 _ER_TUBULE_SPACING_NM = 450.0
@@ -176,12 +181,16 @@ def draw_er(
     outer = lumen + _ER_MEMBRANE_NM
     sigma = _isotropic_sigma(axis_variance)
     reach = outer + 4 * float(sigma)
+    if params.er_orientation == "flat":
+        sheet_correlation, tubule_correlation = _ER_SHEET_CORRELATION_NM, _ER_TUBULE_CORRELATION_NM
+    else:
+        sheet_correlation, tubule_correlation = _ER_ISOTROPIC_SHEET_CORRELATION_NM, _ER_ISOTROPIC_TUBULE_CORRELATION_NM
     sheets = LevelSets(
-        SmoothField(low, high, _ER_SHEET_CORRELATION_NM, rng, cells_per_correlation=_ER_GRID), _ER_SHEET_SPACING_NM
+        SmoothField(low, high, sheet_correlation, rng, cells_per_correlation=_ER_GRID), _ER_SHEET_SPACING_NM
     )
     tubules = [
         LevelSets(
-            SmoothField(low, high, _ER_TUBULE_CORRELATION_NM, rng, cells_per_correlation=_ER_GRID),
+            SmoothField(low, high, tubule_correlation, rng, cells_per_correlation=_ER_GRID),
             _ER_TUBULE_SPACING_NM,
         )
         for _ in range(2)

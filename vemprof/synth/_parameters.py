@@ -259,6 +259,12 @@ class PhantomParameters(BaseModel):
         0.5, ge=0, le=1, description="Fraction of the cytoplasm that holds ER. Preset 'simple': 0.35."
     )
     er_lumen_nm: float = Field(40.0, gt=0, le=200, description="Width of the ER lumen, nm (40-70).")
+    er_orientation: Literal["isotropic", "flat"] = Field(
+        "isotropic",
+        description="'isotropic': ER sheets and tubules run in all directions (many thin double-membrane "
+        "profiles in any section); 'flat': sheets mostly parallel to the substrate, in loose stacks. "
+        "Preset 'simple': 'flat'.",
+    )
     vesicles: bool = Field(True, description="Draw vesicles with a dark rim (not labelled).")
     vesicle_density_per_um3: float = Field(2.0, ge=0, description="Vesicles per µm³ of cytoplasm.")
     vesicle_diameter_min_nm: float = Field(25.0, gt=0, description="Smallest vesicle diameter, nm.")
@@ -474,6 +480,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "crista_contrast_range": (1.0, 1.0),
         "mitochondria_matrix_stain_range": (0.62, 0.62),
         "er_coverage": 0.35,
+        "er_orientation": "flat",
         "lysosome_density_per_um3": 0.0,
         "multivesicular_body_density_per_um3": 0.0,
         "lipid_droplet_density_per_um3": 0.0,
