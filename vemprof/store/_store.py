@@ -18,7 +18,6 @@ its finished chunks when repeated with the same ``resume_key``.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shutil
@@ -39,7 +38,7 @@ from vemprof.store._provenance import (
     write_json_atomic,
 )
 from vemprof.store._pyramid import PyramidLevel, plan_pyramid
-from vemprof.store._writer import ProgressCallback, chunk_count, write_pyramid
+from vemprof.store._writer import _LIBC, ProgressCallback, chunk_count, write_pyramid
 from vemprof.volume import Volume, open_volume, validate_spacing
 
 DEFAULT_CHUNKS = (128, 128, 128)
@@ -341,16 +340,6 @@ def _exchange(first: Path, second: Path) -> bool:
         return False
     done = renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE)
     return done == 0
-
-
-def _load_libc():
-    try:
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:  # no C library to load symbols from (Windows)
-        return None
-
-
-_LIBC = _load_libc()
 
 
 def _remove_empty_parents(path: Path, *, stop: Path) -> None:

@@ -105,14 +105,7 @@ def write_resumable(
     """
     chunks = tuple(min(c, n) for c, n in zip(chunks, array.shape))
     log_path = progress_log_path(path)
-    if log_path.exists() and (path / "zarr.json").exists():
-        target = zarr.open_array(str(path), mode="r+")
-        done = _read_log(log_path)
-    else:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_path.write_text("")
-        target = create_zarr_array(path, shape=array.shape, dtype=array.dtype, chunks=chunks)
-        done = set()
+    target, done = _open_for_writing(path, shape=array.shape, dtype=array.dtype, chunks=chunks)
     if done and progress:
         progress(len(done))
 
@@ -127,7 +120,7 @@ def write_resumable(
             for batch in _batches(pending, max(1, batch_bytes // block_bytes)):
                 tasks = [dask.delayed(_store_block)(blocks[index], writer, _region(index, chunks)) for index in batch]
                 dask.compute(*tasks, scheduler="threads", pool=pool)
-                log.write("".join(f"{z} {y} {x}\n" for z, y, x in batch))
+                log.write(_log_lines(batch))
                 log.flush()
                 os.fsync(log.fileno())
                 _return_freed_memory()
@@ -316,16 +309,10 @@ class _Level:
     @classmethod
     def open(cls, index: int, path: Path, *, shape, dtype, chunks, factors) -> "_Level":
         chunks = tuple(min(c, n) for c, n in zip(chunks, shape))
-        log_path = progress_log_path(path)
         itemsize = np.dtype(dtype).itemsize
         if is_complete(path):
             return cls(index, path, shape, chunks, factors, itemsize, None, set(), True)
-        if log_path.exists() and (path / "zarr.json").exists():
-            target, done = zarr.open_array(str(path), mode="r+"), _read_log(log_path)
-        else:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            log_path.write_text("")
-            target, done = create_zarr_array(path, shape=shape, dtype=dtype, chunks=chunks), set()
+        target, done = _open_for_writing(path, shape=shape, dtype=dtype, chunks=chunks)
         level = cls(index, path, shape, chunks, factors, itemsize, _ChunkTarget(target), done, False)
         level.complete = len(done) >= level.total
         return level
@@ -353,7 +340,7 @@ class _Level:
             return
         if self.log is None:
             self.log = open(progress_log_path(self.path), "a")
-        self.log.write("".join(f"{z} {y} {x}\n" for z, y, x in indices))
+        self.log.write(_log_lines(indices))
         self.done.update(indices)
 
     def sync(self) -> None:
@@ -579,7 +566,7 @@ def _return_freed_memory() -> None:
 def _load_libc():
     try:
         return ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc (macOS, Windows, musl): nothing to trim
+    except OSError:  # not glibc (macOS, Windows, musl): no malloc_trim, mallopt or renameat2
         return None
 
 
@@ -594,6 +581,22 @@ def _batches(items: list, size: int) -> Iterator[list]:
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, size)):
         yield batch
+
+
+def _open_for_writing(path: Path, *, shape, dtype, chunks) -> tuple[zarr.Array, set[tuple[int, int, int]]]:
+    """The zarr array at ``path`` and its finished chunks: reopened where its log shows an
+    unfinished write, else created anew beside an empty log."""
+    log_path = progress_log_path(path)
+    if log_path.exists() and (path / "zarr.json").exists():
+        return zarr.open_array(str(path), mode="r+"), _read_log(log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.write_text("")
+    return create_zarr_array(path, shape=shape, dtype=dtype, chunks=chunks), set()
+
+
+def _log_lines(indices) -> str:
+    """Chunk indices as the log holds them, one ``z y x`` line each."""
+    return "".join(f"{z} {y} {x}\n" for z, y, x in indices)
 
 
 def _read_log(log_path: Path) -> set[tuple[int, int, int]]:
