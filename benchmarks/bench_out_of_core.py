@@ -15,12 +15,10 @@ Run: ``.venv/bin/python benchmarks/bench_out_of_core.py [--size 640] [--budget-m
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _measure import run_measured
 
 SPACING = (8.0, 8.0, 8.0)
 CHAIN = [
@@ -69,16 +67,6 @@ mask = ops.closing(ops.threshold_local(ops.gaussian(raw, sigma_nm=10, spacing=sp
                                        spacing=spacing, offset=-5), radius_nm=20, spacing=spacing)
 da.to_zarr(mask, {out!r})
 """
-
-
-def run_measured(code: str) -> tuple[float, float]:
-    """Seconds and peak resident memory (MiB) of ``code`` in a fresh Python process."""
-    start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-c", code])
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
-        raise SystemExit(f"benchmark process failed with status {status}")
-    return time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
 def main() -> None:

@@ -46,6 +46,21 @@ def test_synth_writes_image_ground_truth_tables_and_preview(phantom_store):
     assert phantom_store.with_suffix(".png").stat().st_size > 10_000
 
 
+def test_synth_tiles_makes_a_field_of_cells_one_per_tile(vemprof_cli, tmp_path):
+    destination = tmp_path / "field.zarr"
+    result = vemprof_cli("synth", destination, "--tiles", "1x2x1", "--set", "shape=48,112,112",
+                         "--set", "spacing=40,40,40", "--seed", "3")
+    assert result.code == 0, result.stderr
+    store = Store.open(destination)
+    assert store.raw().shape == (48, 224, 112) and store.raw().spacing == (40, 40, 40)
+    cells = store.labels("cell").data
+    assert np.unique(cells[:, :112].compute()).tolist() == [0, 1] and np.unique(cells[:, 112:].compute()).tolist() == [0, 2]
+    assert list(store.read_table("tiles")["offset_y"]) == [0, 112]
+    (step,) = store.provenance
+    assert step["parameters"]["tiles"] == [1, 2, 1] and step["parameters"]["seed"] == 3
+    assert "mitochondria_count" in result.stdout and destination.with_suffix(".png").stat().st_size > 10_000
+
+
 def test_info_describes_a_store(vemprof_cli, phantom_store):
     result = vemprof_cli("info", phantom_store, "--json")
     summary = json.loads(result.stdout)

@@ -178,6 +178,11 @@ FAILURES = [
     Failure("synth p.zarr --voxel-size 0,20,20", nothing, "spacing"),
     Failure("synth notes.txt/p.zarr", a_file_where_a_folder_should_be, "notes.txt is a file"),
     Failure("synth", nothing, "give the store to create"),
+    Failure("synth p.zarr --tiles 0x2x2", nothing, "--tiles counts must be at least 1 on every axis"),
+    Failure("synth p.zarr --tiles 1x-2x2", nothing, "--tiles counts must be at least 1 on every axis"),
+    Failure("synth p.zarr --tiles 2x2", nothing, "--tiles takes three integers Z,Y,X (e.g. --tiles 1x2x2)"),
+    Failure("synth p.zarr --tiles many", nothing, "--tiles takes three integers Z,Y,X"),
+    Failure("synth p.zarr --tiles 1x2x2 --shape 32,64,64 --voxel-size 40,40,40", nothing, "too small for a cell"),
     # ops
     Failure("ops chain.yaml cell.zarr", a_store, "no such chain file"),
     Failure("ops chain.yaml cell.zarr", a_chain_and_a_store, "no_such_operation"),

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 import vemprof
-from vemprof.cli._parse import assignments, triple
+from vemprof.cli._parse import assignments, counts, triple
 from vemprof.cli._rich_progress import rich_progress
 from vemprof.errors import VemprofError
 
@@ -85,6 +85,9 @@ def synth(
     settings: Optional[list[str]] = typer.Option(None, "--set", metavar="NAME=VALUE",
                                                  help="Any phantom parameter (see 'vemprof synth --parameters')."),
     list_parameters: bool = typer.Option(False, "--parameters", help="List the phantom parameters and exit."),
+    tiles: str = typer.Option("1x1x1", "--tiles", metavar="ZxYxX",
+                              help="A field of cells: tile counts Z x Y x X, one phantom of --shape per tile, "
+                                   "made tile by tile with the memory of one tile."),
     preview: bool = typer.Option(True, "--preview/--no-preview", help="Also write DEST.png, a montage of slices."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing store."),
 ) -> None:
@@ -101,7 +104,8 @@ def synth(
         overrides["shape"] = triple(shape, option="--shape", integer=True)
     if voxel_size:
         overrides["spacing"] = triple(voxel_size, option="--voxel-size")
-    run_synth(destination, seed=seed, overrides=overrides, preview=preview, overwrite=overwrite, console=console)
+    run_synth(destination, seed=seed, overrides=overrides, tiles=counts(tiles, option="--tiles"), preview=preview,
+              overwrite=overwrite, console=console)
 
 
 @app.command()

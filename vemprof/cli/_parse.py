@@ -5,8 +5,8 @@ from __future__ import annotations
 from vemprof.errors import VemprofError
 
 
-def triple(text: str | None, *, option: str, integer: bool = False) -> tuple | None:
-    """``"8,5,5"`` → ``(8.0, 5.0, 5.0)`` (Z, Y, X); None stays None."""
+def triple(text: str | None, *, option: str, integer: bool = False, example: str = "8,5,5") -> tuple | None:
+    """``"8,5,5"`` (or ``"8x5x5"``) → ``(8.0, 5.0, 5.0)`` (Z, Y, X); None stays None."""
     if text is None:
         return None
     parts = [p.strip() for p in text.replace("x", ",").split(",")]
@@ -16,7 +16,15 @@ def triple(text: str | None, *, option: str, integer: bool = False) -> tuple | N
         values = ()
     if len(values) != 3:
         kind = "integers" if integer else "numbers"
-        raise VemprofError(f"{option} takes three {kind} Z,Y,X (e.g. {option} 8,5,5), got '{text}'")
+        raise VemprofError(f"{option} takes three {kind} Z,Y,X (e.g. {option} {example}), got '{text}'")
+    return values
+
+
+def counts(text: str, *, option: str) -> tuple[int, int, int]:
+    """``"1x2x2"`` (or ``"1,2,2"``) → ``(1, 2, 2)``: counts (Z, Y, X), each at least 1."""
+    values = triple(text, option=option, integer=True, example="1x2x2")
+    if min(values) < 1:
+        raise VemprofError(f"{option} counts must be at least 1 on every axis (e.g. {option} 1x2x2), got '{text}'")
     return values
 
 

@@ -1,4 +1,4 @@
-"""``vemprof synth``: make a phantom cell and write it, with its ground truth, as a store."""
+"""``vemprof synth``: make a phantom cell (or a field of them) and write it, with its ground truth, as a store."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from rich.table import Table
 from vemprof.cli._preview import write_preview
 from vemprof.cli._rich_progress import rich_progress
 from vemprof.errors import VemprofError
-from vemprof.store import check_output_file, refuse_existing, write_dataset
-from vemprof.synth import PhantomParameters, make_phantom
+from vemprof.store import check_output_file, refuse_existing, write_dataset, write_tiled_dataset
+from vemprof.synth import PhantomField, PhantomParameters, make_phantom, summarise_field
 
 
 def describe_parameters() -> Table:
@@ -23,18 +23,33 @@ def describe_parameters() -> Table:
     return table
 
 
-def run_synth(destination: Path, *, seed: int | None, overrides: dict, preview: bool, overwrite: bool,
-              console: Console) -> None:
+def run_synth(destination: Path, *, seed: int | None, overrides: dict, tiles: tuple[int, int, int] = (1, 1, 1),
+              preview: bool, overwrite: bool, console: Console) -> None:
     """Generate the phantom, write the store (and a preview PNG beside it), print its summary.
 
     ``overrides`` maps parameter names to values, as text from ``--set`` or already typed;
-    the seed may come from ``--seed`` or ``--set seed=N``, not both."""
+    the seed may come from ``--seed`` or ``--set seed=N``, not both. ``tiles`` (Z, Y, X
+    counts) other than (1, 1, 1) makes a field of cells, one phantom per tile (see
+    `PhantomField`), written tile by tile."""
     refuse_existing(destination, overwrite=overwrite)  # before the phantom is generated, not after
     if preview:
         check_output_file(destination.with_suffix(".png"))
     if seed is not None and "seed" in overrides:
         raise VemprofError("give the seed once: --seed N or --set seed=N, not both")
     parameters = PhantomParameters(**{"seed": 0 if seed is None else seed, **_parsed(overrides)})
+    if tuple(tiles) == (1, 1, 1):
+        summary = _write_phantom(destination, parameters, overwrite=overwrite, console=console)
+    else:
+        summary = _write_field(destination, PhantomField(parameters, tiles=tiles), overwrite=overwrite,
+                               console=console)
+    console.print(_summary_table(summary))
+    console.print(f"wrote {destination}")
+    if preview:
+        console.print(f"wrote {write_preview(destination)}")
+
+
+def _write_phantom(destination: Path, parameters: PhantomParameters, *, overwrite: bool, console: Console) -> dict:
+    """One phantom made in memory, then written; its summary."""
     started = time.perf_counter()
     with console.status("generating the phantom cell"):
         phantom = make_phantom(parameters)
@@ -43,10 +58,22 @@ def run_synth(destination: Path, *, seed: int | None, overrides: dict, preview: 
     write_dataset(destination, raw=phantom.image, spacing=phantom.spacing, labels=phantom.labels,
                   tables=phantom.tables, step="synth", parameters={**phantom.parameters, "summary": phantom.summary},
                   overwrite=overwrite, progress=rich_progress)
-    console.print(_summary_table(phantom.summary))
-    console.print(f"wrote {destination}")
-    if preview:
-        console.print(f"wrote {write_preview(destination)}")
+    return phantom.summary
+
+
+def _write_field(destination: Path, field: PhantomField, *, overwrite: bool, console: Console) -> dict:
+    """A field of phantom cells made and written tile by tile; its summary (totals over
+    the tiles; each tile's own in the store's ``tiles`` table)."""
+    started = time.perf_counter()
+    store = write_tiled_dataset(
+        destination, shape=field.shape, spacing=field.spacing, count=field.count, make_tile=field.tile,
+        step="synth", parameters={**field.params.model_dump(mode="json"), "tiles": list(field.tiles)},
+        overwrite=overwrite, progress=rich_progress,
+    )
+    seconds = time.perf_counter() - started
+    console.print(f"generated and wrote {'×'.join(map(str, field.shape))} voxels in {field.count} tiles "
+                  f"in {seconds:.1f} s")
+    return summarise_field(store.read_table("tiles"))
 
 
 def _parsed(overrides: dict[str, str]) -> dict:

@@ -7,10 +7,11 @@ from vemprof.store._import import ImportResult, import_labels, import_volume
 from vemprof.store._new import write_dataset
 from vemprof.store._provenance import fingerprint
 from vemprof.store._store import DEFAULT_CHUNKS, Store, is_store
+from vemprof.store._tiled import MakeTile, Tile, write_tiled_dataset
 from vemprof.store._writer import DEFAULT_MEMORY_MIB, chunk_count, is_complete, write_resumable
 
 __all__ = [
-    "DEFAULT_CHUNKS", "DEFAULT_MEMORY_MIB", "ImportResult", "Store", "check_destination", "check_output_file", "chunk_count",
-    "export_tiff", "fingerprint", "import_labels", "import_volume", "is_complete", "is_store", "refuse_existing",
-    "write_dataset", "write_resumable",
+    "DEFAULT_CHUNKS", "DEFAULT_MEMORY_MIB", "ImportResult", "MakeTile", "Store", "Tile", "check_destination",
+    "check_output_file", "chunk_count", "export_tiff", "fingerprint", "import_labels", "import_volume", "is_complete",
+    "is_store", "refuse_existing", "write_dataset", "write_resumable", "write_tiled_dataset",
 ]

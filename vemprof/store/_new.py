@@ -6,6 +6,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
+import dask.array as da
 import numpy as np
 import pandas as pd
 
@@ -40,21 +41,38 @@ def write_dataset(
     refuse_existing(destination, overwrite=overwrite)
     job = {"step": step, "parameters": parameters, "chunks": list(chunks), "spacing": list(spacing)}
     store, _ = begin_partial(destination, job)
-    resume_key = job_key(job)
     started = dt.datetime.now(dt.timezone.utc)
+    write_arrays(store, raw, labels, spacing=spacing, chunks=chunks, resume_key=job_key(job), memory_mib=memory_mib,
+                 progress=progress, description=f"writing {destination.name}")
+    return finish_dataset(store, destination, label_names=list(labels), tables=tables, step=step,
+                          parameters=parameters, started=started)
+
+
+def write_arrays(
+    store: Store, raw: np.ndarray | da.Array, labels: dict[str, np.ndarray | da.Array], *, spacing, chunks,
+    resume_key: str, memory_mib: float | None, progress: ProgressReporter, description: str,
+) -> None:
+    """Write the raw image and the label images (each with its pyramid) that ``store``
+    does not hold yet, resuming their finished chunks; one progress task over all."""
     write_raw = not store.has_raw  # a resumed store may hold the raw image and some labels already
     pending = {name: label_image for name, label_image in labels.items() if name not in store.label_names}
     total = (store.chunks_to_write(raw.shape, chunks, spacing=spacing) if write_raw else 0) + sum(
         store.chunks_to_write(raw.shape, chunks, spacing=spacing, averaged=False) for _ in pending)
-    with progress(f"writing {destination.name}", total) as advance:
+    with progress(description, total) as advance:
         if write_raw:
             store.write_raw(raw, spacing=spacing, chunks=chunks, progress=advance, resume_key=resume_key,
                             memory_mib=memory_mib)
         for name, label_image in pending.items():
             store.write_labels(name, label_image, chunks=chunks, progress=advance, resume_key=resume_key,
                                memory_mib=memory_mib)
+
+
+def finish_dataset(store: Store, destination: Path, *, label_names: list[str], tables: dict[str, pd.DataFrame],
+                   step: str, parameters: dict, started: dt.datetime) -> Store:
+    """Write ``tables``, record the step's provenance and move the partial ``store`` to
+    ``destination``."""
     for name, table in tables.items():
         store.write_table(name, table)
-    outputs = ["raw"] + [f"labels/{name}" for name in labels] + [f"tables/{name}" for name in tables]
+    outputs = ["raw"] + [f"labels/{name}" for name in label_names] + [f"tables/{name}" for name in tables]
     store.record(step, outputs=outputs, parameters=parameters, started=started)
     return finish_partial(store, destination)

@@ -119,7 +119,8 @@ def draw_compartments(
 ) -> pd.DataFrame:
     """Place and draw Golgi stacks, lipid droplets, lysosomes, multivesicular bodies and
     endosomes into free cytoplasm; label them 1..N in ``organelles``. Returns the table
-    (label, kind, centre z/y/x µm, diameter_nm: the sphere reserved for it)."""
+    (label, kind, centre z/y/x µm, diameter_nm: the mean diameter; each is kept inside
+    `_EXTENT` times that)."""
     volume = space.volume_um3
     wanted: list[tuple[float, str]] = []
     for kind, density, (low, high) in (
@@ -142,7 +143,7 @@ def draw_compartments(
                 center, width = placed
                 rows.append((len(rows) + 1, kind, *(center / 1000), width))
             continue
-        reserve = radius
+        reserve = radius * _EXTENT[kind]
         for center in space.random_points(_ATTEMPTS, reserve + _GAP_NM, rng):
             if not occupancy.free(center, reserve):
                 continue
@@ -357,6 +358,14 @@ _DRAW = {
     "lysosome": _lysosome,
     "multivesicular_body": _multivesicular_body,
     "endosome": _endosome,
+}
+#: Longest semi-axis of each kind's ellipsoid over its mean radius: the sphere it is
+#: placed (and kept clear of membranes and neighbours) by.
+_EXTENT = {
+    "lipid_droplet": 1 + _AXIS_SPREAD / 2,
+    "lysosome": 1 + _AXIS_SPREAD,
+    "multivesicular_body": 1 + _AXIS_SPREAD,
+    "endosome": 1 + _ENDOSOME_AXIS_SPREAD,
 }
 
 

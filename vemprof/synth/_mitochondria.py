@@ -21,6 +21,13 @@ Shape
     The centreline is a persistent random walk (steps of half a radius) that stays at
     least radius + gap from the membranes and from other mitochondria; a branched one
     gets a side branch. `_tubes` turns the centrelines into a shape and draws it.
+
+Contacts
+    A share ``mitochondria_contact_fraction`` of them starts against one already placed:
+    beside a random point of its centreline, the two surfaces half a voxel apart, heading
+    along it. Such a one keeps only that half voxel from other mitochondria (still the gap
+    from the membranes), so it runs alongside its neighbour and their labels touch; where
+    no neighbour has room beside it, it is placed anywhere.
 """
 
 from __future__ import annotations
@@ -57,6 +64,9 @@ _LEAST_FITTING_SHARE = 0.02
 _FRACTION_TOLERANCE = 0.15
 #: Fewest voxels of an accepted mitochondrion.
 _MIN_VOXELS = 8
+#: Gap between the surfaces of two mitochondria in contact, in voxels (of the finest
+#: axis): touching labels, no shared voxel.
+_CONTACT_GAP_VOXELS = 0.5
 
 
 def _plan(space: Cytoplasm, grid: Grid, params: PhantomParameters, rng) -> tuple[int, float]:
@@ -146,23 +156,37 @@ def place_mitochondria(
     # the looks (matrix stain, cristae) come from a stream of their own: placement and
     # labels do not depend on them (spawning draws nothing from ``rng``)
     looks = rng.spawn(1)[0]
+    # contacts too (a second child stream); with no contacts it is never drawn from
+    contacts = rng.spawn(1)[0]
+    contact_gap = _CONTACT_GAP_VOXELS * min(grid.spacing)
     placed_volume = 0.0
     rows: list[dict] = []
+    lines: list[tuple[np.ndarray, float]] = []  # main centreline (nm) and radius of each placed one
     for index in range(count):
         remaining = planned[index:].sum()
         volume = planned[index] * max(target - placed_volume, 0) / remaining if remaining > 0 else 0.0
-        for _ in range(_ATTEMPTS):
-            seed = space.random_points(1, gap + smallest, rng)
-            if len(seed) == 0:
-                break
-            seed = seed[0]
-            clearance = float(space.clearance_at(seed)[0])
-            radius = scale * (1 + params.mitochondria_radius_gradient_per_um * clearance / 1000)
-            radius *= float(np.exp(params.mitochondria_radius_noise * rng.standard_normal()))
-            radius = max(radius, smallest)
-            if radius + gap > clearance or not _free(seed, radius + gap, labels, grid):
-                continue
-            branches, radii = _centrelines(seed, radius, volume, space, labels, grid, params, rng)
+        touching = bool(lines) and params.mitochondria_contact_fraction > 0 and (
+            contacts.random() < params.mitochondria_contact_fraction)
+        # one against a neighbour tries that first, then anywhere
+        for attempt in range(2 * _ATTEMPTS if touching else _ATTEMPTS):
+            if touching and attempt < _ATTEMPTS:
+                seed, heading, radius = _beside(lines, scale, smallest, contact_gap, space, params, contacts)
+                apart = contact_gap
+                if space.clearance_at(seed)[0] < radius + gap or not _free_ball(seed, radius + apart, labels, grid):
+                    continue
+            else:
+                seed = space.random_points(1, gap + smallest, rng)
+                if len(seed) == 0:
+                    break
+                seed, heading, apart = seed[0], None, gap
+                clearance = float(space.clearance_at(seed)[0])
+                radius = scale * (1 + params.mitochondria_radius_gradient_per_um * clearance / 1000)
+                radius *= float(np.exp(params.mitochondria_radius_noise * rng.standard_normal()))
+                radius = max(radius, smallest)
+                if radius + gap > clearance or not _free(seed, radius + gap, labels, grid):
+                    continue
+            branches, radii = _centrelines(seed, radius, volume, space, labels, grid, params, rng,
+                                           heading=heading, apart=apart)
             shape = rasterise_tubes(branches, radii, grid, margin)
             inside = shape.phi < 0
             voxels = int(np.count_nonzero(inside))
@@ -173,6 +197,7 @@ def place_mitochondria(
             draw_mitochondrion(stain, shape, params, axis_variance, rng, looks)
             placed_volume += voxels * grid.voxel_volume_um3 * 1e9
             rows.append(_measure(label, inside, shape.box, grid, space, branches, radii))
+            lines.append((branches[0], radii[0]))
             break
         if len(rows) <= index:
             _cannot_place(index, count, params)
@@ -205,22 +230,56 @@ def _free(point: np.ndarray, reach: float, labels: np.ndarray, grid: Grid) -> bo
     return not labels[grid.box_around(point - reach, point + reach)].any()
 
 
-def _centrelines(seed, radius, volume, space, labels, grid, params, rng):
-    """Main centreline through ``seed`` and, for a branched one, a side branch; lengths
-    from the planned ``volume``."""
+def _free_ball(point: np.ndarray, reach: float, labels: np.ndarray, grid: Grid) -> bool:
+    """No labelled voxel centre closer than ``reach`` nm to ``point``."""
+    local = grid.box_around(point - reach, point + reach)
+    taken = np.argwhere(labels[local])
+    if len(taken) == 0:
+        return True
+    centres = (taken + [b.start for b in local]) * np.asarray(grid.spacing)
+    return bool((((centres - point) ** 2).sum(axis=1) >= reach**2).all())
+
+
+def _beside(lines, scale, smallest, contact_gap, space: Cytoplasm, params: PhantomParameters, rng):
+    """A seed, heading and radius for a mitochondrion against a placed one: beside a
+    random point of its centreline, ``contact_gap`` nm between the two surfaces, heading
+    along it."""
+    points, neighbour_radius = lines[rng.integers(len(lines))]
+    at = rng.integers(len(points))
+    along = points[min(at + 1, len(points) - 1)] - points[max(at - 1, 0)]
+    if not np.any(along):
+        along = rng.standard_normal(3)
+    noise = float(np.exp(params.mitochondria_radius_noise * rng.standard_normal()))
+    side = _tangent(rng.standard_normal(3), along)
+    seed = points[at]
+    for _ in range(2):  # the radius follows the distance of its own middle, which follows the radius
+        clearance = float(space.clearance_at(seed)[0])
+        radius = max(scale * (1 + params.mitochondria_radius_gradient_per_um * clearance / 1000) * noise, smallest)
+        seed = points[at] + side * (neighbour_radius + radius + contact_gap)
+    heading = along / np.linalg.norm(along) * rng.choice((-1.0, 1.0))
+    return seed, heading, radius
+
+
+def _centrelines(seed, radius, volume, space, labels, grid, params, rng, *, heading=None, apart=None):
+    """Main centreline through ``seed`` (along ``heading``, else a random direction along
+    the membranes) and, for a branched one, a side branch; lengths from the planned
+    ``volume``; ``apart`` (nm) is the least distance kept from other mitochondria (default
+    the gap)."""
+    apart = params.mitochondria_gap_nm if apart is None else apart
     length = max(volume - 4 / 3 * np.pi * radius**3, 0.0) / (np.pi * radius**2)
     branched = rng.random() < params.mitochondria_branch_fraction and length > 6 * radius
     main_length = length * (1 - _BRANCH_SHARE) if branched else length
-    heading = _tangent(rng.standard_normal(3), space.clearance_gradient_at(seed))
-    forward = _grow(seed, heading, main_length / 2, radius, space, labels, grid, params, rng)
-    backward = _grow(seed, -heading, main_length / 2, radius, space, labels, grid, params, rng)
+    if heading is None:
+        heading = _tangent(rng.standard_normal(3), space.clearance_gradient_at(seed))
+    forward = _grow(seed, heading, main_length / 2, radius, space, labels, grid, params, rng, apart=apart)
+    backward = _grow(seed, -heading, main_length / 2, radius, space, labels, grid, params, rng, apart=apart)
     main = np.concatenate([backward[::-1], forward[1:]])
     if not branched or len(main) < 5:
         return (main,), (radius,)
     fork = main[rng.integers(len(main) // 5, len(main) - len(main) // 5)]
     branch_radius = _BRANCH_RADIUS * radius
     side = _tangent(rng.standard_normal(3), space.clearance_gradient_at(fork))
-    branch = _grow(fork, side, length * _BRANCH_SHARE, branch_radius, space, labels, grid, params, rng)
+    branch = _grow(fork, side, length * _BRANCH_SHARE, branch_radius, space, labels, grid, params, rng, apart=apart)
     if len(branch) < 2:
         return (main,), (radius,)
     return (main, branch), (radius, branch_radius)
@@ -235,10 +294,14 @@ def _tangent(direction: np.ndarray, gradient: np.ndarray, keep: float = 0.0) -> 
     return direction / max(np.linalg.norm(direction), 1e-12)
 
 
-def _grow(start, heading, length, radius, space: Cytoplasm, labels, grid, params, rng) -> np.ndarray:
+def _grow(start, heading, length, radius, space: Cytoplasm, labels, grid, params, rng, *, apart) -> np.ndarray:
     """Persistent random walk of ``length`` nm from ``start`` that keeps radius + gap from
-    membranes and other mitochondria; stops early where it cannot go on."""
+    the membranes and radius + ``apart`` from other mitochondria (a box test when
+    ``apart`` is the gap, a ball test for the closer contacts); stops early where it
+    cannot go on."""
     reach = radius + params.mitochondria_gap_nm
+    neighbours = radius + apart
+    free = _free if apart == params.mitochondria_gap_nm else _free_ball
     step_nm = max(radius / 2, min(grid.spacing) / 2)
     points = [np.asarray(start, dtype=float)]
     travelled = 0.0
@@ -249,7 +312,7 @@ def _grow(start, heading, length, radius, space: Cytoplasm, labels, grid, params
             trial = heading + wobble * rng.standard_normal(3)
             trial = _tangent(trial, space.clearance_gradient_at(points[-1]), keep=1 - _STEERING)
             candidate = points[-1] + step * trial
-            if space.clearance_at(candidate)[0] >= reach and _free(candidate, reach, labels, grid):
+            if space.clearance_at(candidate)[0] >= reach and free(candidate, neighbours, labels, grid):
                 break
         else:
             break

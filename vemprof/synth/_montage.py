@@ -23,6 +23,7 @@ from scipy import ndimage as ndi
 #: stable pseudo-random colour per instance.
 _OVERLAYS = (
     ("nucleus_sections", {1: (0.25, 0.45, 1.0), 2: (0.2, 0.85, 0.35)}, 0.22, ("section 1", "section 2")),
+    ("organelles", (0.6, 0.38, 0.15), 0.35, ("other organelles",)),
     ("mitochondria", None, 0.45, ("mitochondria",)),
     ("nuclear_envelope", (1.0, 0.85, 0.1), 0.75, ("envelope",)),
     ("pockets", (0.1, 0.9, 0.95), 0.8, ("pockets",)),

@@ -201,6 +201,13 @@ class PhantomParameters(BaseModel):
     mitochondria_gap_nm: float = Field(
         40.0, ge=0, description="Least gap between two mitochondria, and between a mitochondrion and a membrane, nm."
     )
+    mitochondria_contact_fraction: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="Share of mitochondria placed against one already placed: they start beside it, run "
+        "alongside and touch it (outer membranes in contact, no gap; separate labels). Preset 'simple': 0.",
+    )
     crista_spacing_nm: float = Field(
         70.0, ge=30, le=300, description="Mean spacing of the lamellar cristae along a mitochondrion, nm (40-100)."
     )
@@ -240,23 +247,33 @@ class PhantomParameters(BaseModel):
         "(1, 1).",
     )
     crista_contrast_range: tuple[float, float] = Field(
-        (0.3, 0.75),
+        (0.2, 0.75),
         description="Least and most strength of the cristae (their membranes and light lumen) relative to "
         "full contrast against the matrix, drawn per mitochondrion (faint to clear cristae); dimensionless, "
         "in [0, 1]. Preset 'simple': (1, 1).",
     )
     mitochondria_matrix_stain_range: tuple[float, float] = Field(
-        (0.36, 0.52),
+        (0.32, 0.52),
         description="Least and most stain density of the mitochondrial matrix, drawn per mitochondrion "
-        "(dimensionless stain scale of `_stain`: resin 0, cytosol 0.30, membranes 1.8): the matrix is a little "
-        "darker than cytosol in the EM display, some mitochondria more than others. Preset 'simple': "
+        "(dimensionless stain scale of `_stain`: resin 0, cytosol 0.30, membranes 1.8): from barely darker than "
+        "cytosol (then told apart by its membranes and cristae) to clearly darker. Preset 'simple': "
         "(0.62, 0.62).",
+    )
+
+    # --- cytosol -----------------------------------------------------------------------
+    cytosol_density_variation: float = Field(
+        0.25,
+        ge=0,
+        le=0.5,
+        description="Relative standard deviation of the cytosol's stain density over regions of about 1.5 µm "
+        "(denser, ribosome-rich cytoplasm beside paler regions, and uneven en-bloc staining), so that grey "
+        "level alone does not tell mitochondrial matrix from cytosol; dimensionless. Preset 'simple': 0.",
     )
 
     # --- distractors -----------------------------------------------------------------
     er: bool = Field(True, description="Draw endoplasmic reticulum sheets and tubules (not labelled).")
     er_coverage: float = Field(
-        0.5, ge=0, le=1, description="Fraction of the cytoplasm that holds ER. Preset 'simple': 0.35."
+        0.6, ge=0, le=1, description="Fraction of the cytoplasm that holds ER. Preset 'simple': 0.35."
     )
     er_lumen_nm: float = Field(40.0, gt=0, le=200, description="Width of the ER lumen, nm (40-70).")
     er_orientation: Literal["isotropic", "flat"] = Field(
@@ -266,7 +283,9 @@ class PhantomParameters(BaseModel):
         "Preset 'simple': 'flat'.",
     )
     vesicles: bool = Field(True, description="Draw vesicles with a dark rim (not labelled).")
-    vesicle_density_per_um3: float = Field(2.0, ge=0, description="Vesicles per µm³ of cytoplasm.")
+    vesicle_density_per_um3: float = Field(
+        4.0, ge=0, description="Vesicles per µm³ of cytoplasm. Preset 'simple': 2."
+    )
     vesicle_diameter_min_nm: float = Field(25.0, gt=0, description="Smallest vesicle diameter, nm.")
     vesicle_diameter_max_nm: float = Field(500.0, gt=0, description="Largest vesicle diameter, nm (log-uniform).")
 
@@ -274,11 +293,11 @@ class PhantomParameters(BaseModel):
     # Densities are per µm³ of cytoplasm (Poisson counts); diameters (least, most) nm,
     # log-uniform. Preset 'simple': all densities 0 (none of these structures).
     lysosome_density_per_um3: float = Field(
-        0.3, ge=0, le=20, description="Lysosomes per µm³ of cytoplasm: round, dense, heterogeneous content."
+        0.45, ge=0, le=20, description="Lysosomes per µm³ of cytoplasm: round, dense, heterogeneous content."
     )
     lysosome_diameter_nm: tuple[float, float] = Field((200.0, 800.0), description="Lysosome diameters, nm (200-800).")
     multivesicular_body_density_per_um3: float = Field(
-        0.15, ge=0, le=20, description="Multivesicular bodies per µm³ of cytoplasm: a membrane around small vesicles."
+        0.2, ge=0, le=20, description="Multivesicular bodies per µm³ of cytoplasm: a membrane around small vesicles."
     )
     multivesicular_body_diameter_nm: tuple[float, float] = Field(
         (250.0, 600.0), description="Multivesicular body diameters, nm."
@@ -290,7 +309,7 @@ class PhantomParameters(BaseModel):
         (200.0, 1500.0), description="Lipid droplet diameters, nm (200-2000)."
     )
     endosome_density_per_um3: float = Field(
-        1.0, ge=0, le=50, description="Endosomes per µm³ of cytoplasm: membrane-bound, lumen light to dark."
+        1.5, ge=0, le=50, description="Endosomes per µm³ of cytoplasm: membrane-bound, lumen light to dark."
     )
     endosome_diameter_nm: tuple[float, float] = Field((100.0, 600.0), description="Endosome diameters, nm.")
     endosome_dark_fraction: float = Field(
@@ -479,7 +498,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         "crista_width_range": (1.0, 1.0),
         "crista_contrast_range": (1.0, 1.0),
         "mitochondria_matrix_stain_range": (0.62, 0.62),
+        "mitochondria_contact_fraction": 0.0,
+        "cytosol_density_variation": 0.0,
         "er_coverage": 0.35,
+        "vesicle_density_per_um3": 2.0,
         "er_orientation": "flat",
         "lysosome_density_per_um3": 0.0,
         "multivesicular_body_density_per_um3": 0.0,

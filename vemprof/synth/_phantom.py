@@ -1,9 +1,10 @@
 """`make_phantom`: compose the cell, its organelles and the image, with exact ground truth.
 
 Order of work: the cell and nucleus shapes and their labels; pores on the envelope; the
-stain volume (cytosol, nucleoplasm, the plasma membrane and envelope bands, ER); the
-mitochondria and vesicles placed in the cytoplasm and composited over it; the image;
-then tables and a summary measured on what was generated.
+stain volume (cytosol of uneven density, nucleoplasm, the plasma membrane and envelope
+bands, ribosomes, filaments, ER); the mitochondria (composited over the ER, so they
+touch it), the other compartments and vesicles placed in the cytoplasm; the image; then
+tables and a summary measured on what was generated.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ def make_phantom(params: PhantomParameters | None = None, /, **overrides: Any) -
     # the stain volume: compartments, membranes, ER
     low_nm = np.array([b.start for b in cell_box]) * np.asarray(grid.spacing)
     high_nm = np.array([b.stop for b in cell_box]) * np.asarray(grid.spacing)
-    textures = Textures(low_nm, high_nm, texture_rng)
+    textures = Textures(low_nm, high_nm, texture_rng, density_variation=params.cytosol_density_variation)
     stain = np.zeros(grid.shape, dtype=np.float32)
     np.copyto(stain[cell_box], textures.cytosol_on_grid(cell_box, grid), where=cell_phi < 0)
     nucleoli = draw_nucleoplasm(
@@ -222,7 +223,9 @@ def make_phantom(params: PhantomParameters | None = None, /, **overrides: Any) -
         er_fraction=er_fraction,
         electrons_cytosol=dose * (BASELINE + cytosol_stain),
     )
-    summary.update({f"{kind}_count": int((organelles_table["kind"] == kind).sum()) for kind in KINDS})
+    for kind in KINDS:  # placed, and requested (some may not find room)
+        summary[f"{kind}_count"] = int((organelles_table["kind"] == kind).sum())
+        summary[f"{kind}_count_requested"] = int(organelles_table.attrs["requested"][kind])
     summary.update(
         ribosomes=ribosomes,
         organelles_fraction_of_cytoplasm=float(np.count_nonzero(labels["organelles"])) * grid.voxel_volume_um3
