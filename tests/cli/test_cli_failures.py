@@ -120,6 +120,102 @@ def a_chain_and_a_store(folder: Path, store: Path) -> None:
     (folder / "chain.yaml").write_text("- {op: no_such_operation, input: raw, output: x}\n")
 
 
+def a_store_and_a_painted_tiff(folder: Path, store: Path) -> None:
+    """painted.tif: sparse annotations as napari saves them (int32), values 0…3."""
+    a_store(folder, store)
+    painted = np.zeros((16, 48, 40), np.int32)
+    painted[4] = 1
+    painted[4, 10:20, 10:20] = 2
+    painted[12, 30:40, 5:15] = 3
+    tifffile.imwrite(folder / "painted.tif", painted)
+
+
+def a_store_and_a_float_tiff(folder: Path, store: Path) -> None:
+    a_store(folder, store)
+    tifffile.imwrite(folder / "painted.tif", np.ones((16, 48, 40), np.float32))
+
+
+def a_store_and_an_unpainted_tiff(folder: Path, store: Path) -> None:
+    a_store(folder, store)
+    tifffile.imwrite(folder / "painted.tif", np.zeros((16, 48, 40), np.uint8))
+
+
+def a_store_with_labels_in_one_plane(folder: Path, store: Path) -> None:
+    from vemprof.store import Store
+
+    a_store(folder, store)
+    speck = np.zeros((16, 48, 40), np.uint8)
+    speck[5, 20:24, 20:24] = 1
+    Store.open(folder / "cell.zarr").write_labels("speck", speck, chunks=(8, 16, 16))
+
+
+def a_store_with_probabilities(folder: Path, store: Path) -> None:
+    a_store(folder, store)
+    from vemprof.store import Store
+
+    Store.open(folder / "cell.zarr").write_probabilities("nucleus_p", em_stack() / 255.0, chunks=(8, 16, 16))
+
+
+def a_store_with_annotations(folder: Path, store: Path) -> None:
+    """Planes 0 and 8 painted: 2 where the nucleus label is, 1 elsewhere."""
+    from vemprof.store import Store
+
+    a_store(folder, store)
+    paint = np.zeros((16, 48, 40), np.uint8)
+    paint[::8] = np.where(em_stack()[::8] > 128, 2, 1)
+    Store.open(folder / "cell.zarr").write_annotations("paint", paint, classes=["nucleus"], chunks=(8, 16, 16))
+
+
+def a_store_with_resin_only_annotations(folder: Path, store: Path) -> None:
+    from vemprof.store import Store
+
+    a_store(folder, store)
+    paint = np.zeros((16, 48, 40), np.uint8)
+    paint[0] = 1
+    Store.open(folder / "cell.zarr").write_annotations("paint", paint, classes=["nucleus"], chunks=(8, 16, 16))
+
+
+def a_store_and_a_model(folder: Path, store: Path) -> None:
+    """A store and a small forest trained on it (trained once, copied for each row)."""
+    a_store(folder, store)
+    shutil.copytree(_trained_model(store), folder / "model")
+
+
+def a_store_and_a_model_of_other_voxels(folder: Path, store: Path) -> None:
+    from dataclasses import replace
+
+    from vemprof.learn import load_model, save_model
+
+    a_store(folder, store)
+    description, weights = load_model(_trained_model(store))
+    save_model(folder / "model", replace(description, spacing_nm=[30.0, 30.0, 30.0]), weights)
+
+
+def a_store_and_a_foreign_zip(folder: Path, store: Path) -> None:
+    import zipfile
+
+    a_store(folder, store)
+    with zipfile.ZipFile(folder / "model.zip", "w") as archive:
+        archive.writestr("model.json", '{"format": "vemprof-model", "format_version": 1, "kind": "forest"}')
+        archive.writestr("../escape.sh", "echo owned")
+
+
+_MODELS: dict[Path, Path] = {}
+
+
+def _trained_model(store: Path) -> Path:
+    if store not in _MODELS:
+        from vemprof.learn import save_model, train_classifier
+        from vemprof.store import Store
+
+        folder = store.parent / "trained"
+        folder.mkdir(exist_ok=True)
+        a_store_with_annotations(folder, store)
+        description, weights = train_classifier(Store.open(folder / "cell.zarr"), "paint", trees=2)
+        _MODELS[store] = save_model(folder / "model", description, weights)
+    return _MODELS[store]
+
+
 @dataclass(frozen=True)
 class Failure:
     args: str
@@ -155,6 +251,23 @@ FAILURES = [
             "not a valid name"),
     Failure("import em.tif cell.zarr --as-labels x --as-image", a_store_and_a_calibrated_tiff,
             "--as-image is for images"),
+    Failure("import painted.tif cell.zarr --as-annotations paint --classes nucleus", a_store_and_a_painted_tiff,
+            "holds the value 3 (near z 0:16, y 0:48, x 0:40), outside 0…2"),
+    Failure("import painted.tif cell.zarr --as-annotations paint", a_store_and_a_painted_tiff,
+            "give them with --classes"),
+    Failure("import painted.tif cell.zarr --as-annotations paint --classes a,a", a_store_and_a_painted_tiff,
+            "--classes names 'a' more than once"),
+    Failure("import painted.tif cell.zarr --as-annotations paint --classes a,,b", a_store_and_a_painted_tiff,
+            "--classes has an empty name"),
+    Failure("import painted.tif cell.zarr --as-annotations paint --classes a,b --as-labels x",
+            a_store_and_a_painted_tiff, "give one of them"),
+    Failure("import painted.tif cell.zarr --as-annotations paint --classes a,b --as-image",
+            a_store_and_a_painted_tiff, "give one of them"),
+    Failure("import painted.tif cell.zarr --classes a,b", a_store_and_a_painted_tiff, "--as-annotations NAME"),
+    Failure("import painted.tif cell.zarr --as-annotations paint --classes a", a_store_and_a_float_tiff,
+            "float32 values, not painted classes"),
+    Failure("import painted.tif cell.zarr --as-annotations paint --classes a", a_store_and_an_unpainted_tiff,
+            "no annotated voxel"),
     # info
     Failure("info nope.zarr", nothing, "no such file or folder"),
     Failure("info cell.zarr", a_store_with_corrupt_provenance, "provenance.json"),
@@ -188,6 +301,69 @@ FAILURES = [
     Failure("ops chain.yaml cell.zarr", a_chain_and_a_store, "no_such_operation"),
     Failure("ops chain.yaml nope.zarr", a_chain_and_a_store, "no such dataset store"),
     Failure("ops chain.yaml", nothing, "give a chain and a store"),
+    # evaluate
+    Failure("evaluate cell.zarr --truth mito --pred nucleus", a_store, "no labels 'mito' in cell.zarr and no file mito; "
+            "it has labels: nucleus"),
+    Failure("evaluate cell.zarr --truth nucleus --pred mito", a_store, "no labels or probabilities 'mito'"),
+    Failure("evaluate cell.zarr --truth labels.tif --pred nucleus", a_store_and_a_smaller_label_tiff,
+            "has shape (8, 48, 40) but the prediction labels/nucleus has shape (16, 48, 40)"),
+    Failure("evaluate cell.zarr --truth nucleus --pred nucleus --points", a_store, "--points needs --tolerance-nm"),
+    Failure("evaluate cell.zarr --truth nucleus --pred nucleus --points --tolerance-nm 0", a_store,
+            "--tolerance-nm must be a positive distance"),
+    Failure("evaluate cell.zarr --truth nucleus --pred nucleus --points --tolerance-nm -5", a_store,
+            "--tolerance-nm must be a positive distance"),
+    Failure("evaluate cell.zarr --truth nucleus --pred nucleus --tolerance-nm 60", a_store,
+            "--tolerance-nm is for --points"),
+    Failure("evaluate cell.zarr --truth nucleus --pred nucleus --instances --points --tolerance-nm 60", a_store,
+            "give one of them"),
+    Failure("evaluate cell.zarr --truth nucleus --pred nucleus --regions nucleus", a_store,
+            "--regions scores points per region"),
+    Failure("evaluate cell.zarr --truth nucleus --pred nucleus --points --tolerance-nm 60 --regions cells", a_store,
+            "no labels 'cells'"),
+    Failure("evaluate cell.zarr --truth nucleus --pred nucleus_p --instances", a_store_with_probabilities,
+            "objects need a label image"),
+    Failure("evaluate nope.zarr --truth nucleus --pred nucleus", nothing, "no such dataset store"),
+    # annotate-planes
+    Failure("annotate-planes cell.zarr --from-labels mito --out paint", a_store, "no labels 'mito' in cell.zarr; "
+            "it has: nucleus"),
+    Failure("annotate-planes cell.zarr --from-labels nucleus --out paint --every 0", a_store,
+            "--every must be a whole number of planes, at least 1"),
+    Failure("annotate-planes cell.zarr --from-labels nucleus --out paint --fraction 0", a_store,
+            "--fraction is the part of each annotated plane painted, more than 0 and at most 1"),
+    Failure("annotate-planes cell.zarr --from-labels nucleus --out paint --fraction 1.5", a_store,
+            "more than 0 and at most 1, got 1.5"),
+    Failure("annotate-planes cell.zarr --from-labels nucleus --out paint --axis t", a_store,
+            "--axis must be z, y or x"),
+    Failure("annotate-planes cell.zarr --from-labels nucleus --out nucleus", a_store,
+            "labels/nucleus already exists in cell.zarr; choose another --out or pass --overwrite"),
+    Failure("annotate-planes cell.zarr --from-labels nucleus,speck --out paint", a_store_with_labels_in_one_plane,
+            "'speck' has no voxel in the annotated planes 0, 10 along z"),
+    Failure("annotate-planes nope.zarr --from-labels nucleus --out paint", nothing, "no such dataset store"),
+    # train
+    Failure("train cell.zarr --annotations paint --out model", a_store, "no annotation image 'paint'"),
+    Failure("train cell.zarr --annotations nucleus --out model", a_store, "without class names"),
+    Failure("train cell.zarr --annotations paint --out model", a_store_with_resin_only_annotations,
+            "nucleus have no annotated voxel"),
+    Failure("train cell.zarr --annotations paint --out model --level 7", a_store_with_annotations,
+            "--level 7 does not exist"),
+    Failure("train cell.zarr --annotations paint --out model --kind unet", a_store_with_annotations,
+            "--kind unet is not available"),
+    Failure("train cell.zarr --annotations paint --out model --trees 0", a_store_with_annotations,
+            "--trees must be at least 1"),
+    Failure("train cell.zarr --annotations paint --out cell.zarr", a_store_with_annotations,
+            "cell.zarr already exists; choose another --out"),
+    Failure("train nope.zarr --annotations paint --out model", nothing, "no such dataset store"),
+    # predict
+    Failure("predict cell.zarr --model nope", a_store, "no such model: nope"),
+    Failure("predict cell.zarr --model model.zip", a_store_and_a_foreign_zip, "a path outside the model"),
+    Failure("predict cell.zarr --model model", a_store_and_a_model_of_other_voxels,
+            "trained at 30 × 30 × 30 nm voxels; no level of cell.zarr has that voxel size"),
+    Failure("predict cell.zarr --model model --level 1", a_store_and_a_model,
+            "trained at 8 × 5 × 5 nm voxels but level 1 of cell.zarr has 8 × 10 × 10 nm; pass --level 0"),
+    Failure("predict cell.zarr --model model --level 5", a_store_and_a_model, "--level 5 does not exist"),
+    Failure("predict cell.zarr --model model", a_store_and_a_model,
+            "already holds labels/nucleus; pass --prefix (e.g. --prefix predicted_)"),
+    Failure("predict nope.zarr --model model", nothing, "no such dataset store"),
     # usage mistakes: click's own message, also status 2
     Failure("import", nothing, "Missing argument", status=2),
     Failure("import em.tif cell.zarr --no-such-option", a_calibrated_tiff, "No such option", status=2),

@@ -36,6 +36,10 @@ VALID = {
     "high": 0.8,
     "inner_nm": 0.0,
     "outer_nm": 10.0,
+    "function": lambda block, core: block[core][..., None],
+    "halo": (1, 1, 1),
+    "channels": 1,
+    "dtype": np.float32,
 }
 LENGTH_NM = 10.0
 LENGTH_SUFFIXES = ("_nm", "_nm2", "_nm3")

@@ -50,6 +50,11 @@ def import_command(
                                             help="Add SOURCE as label image NAME to the existing store."),
     as_image: bool = typer.Option(False, "--as-image",
                                   help="Import SOURCE as an image even if it looks like a label image."),
+    as_annotations: Optional[str] = typer.Option(
+        None, "--as-annotations", metavar="NAME",
+        help="Add SOURCE as sparse annotations NAME (0 not annotated, 1 background, 2… --classes)."),
+    classes: Optional[str] = typer.Option(None, "--classes", metavar="A,B,…",
+                                          help="Class names of the annotation values 2, 3, … (--as-annotations)."),
     allow_missing_chunks: bool = typer.Option(False, "--allow-missing-chunks",
                                               help="Read chunks missing from a zarr/N5/HDF5 SOURCE as its fill value."),
     chunks: str = typer.Option("128,128,128", "--chunks", help="Chunk shape Z,Y,X in voxels."),
@@ -58,9 +63,21 @@ def import_command(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a store that holds a different dataset."),
 ) -> None:
     """Import a volume into a dataset store (chunked OME-Zarr with a pyramid). Rerun to resume."""
-    from vemprof.store import Store, import_labels, import_volume
+    from vemprof.store import Store, import_annotations, import_labels, import_volume
 
     chunk_shape = _chunk_shape(chunks)
+    if as_annotations or classes is not None:
+        if as_labels or as_image:
+            raise VemprofError("--as-annotations adds sparse annotations, --as-labels label images, --as-image an "
+                               "image; give one of them")
+        if not as_annotations:
+            raise VemprofError("--classes names the classes of an annotation image; give it with --as-annotations NAME")
+        store = Store.open(destination)
+        annotations = import_annotations(source, store, as_annotations, classes=classes, key=key, level=level,
+                                         channel=channel, chunks=chunk_shape, memory_mib=memory, progress=rich_progress)
+        console.print(f"added annotations labels/{as_annotations} {annotations.shape} to {destination}; voxels: "
+                      + ", ".join(f"{n} {v:,}" for n, v in store.annotation_voxels(as_annotations).items()))
+        return
     if as_labels:
         if as_image:
             raise VemprofError("--as-image is for images, --as-labels for label images; give one of them")
@@ -154,6 +171,33 @@ def export(
     console.print(f"wrote {export_tiff(volume, out, progress=rich_progress)}  {volume!r}")
 
 
+@app.command("annotate-planes")
+def annotate_planes_command(
+    store: Path = typer.Argument(..., help="A dataset store."),
+    from_labels: str = typer.Option(..., "--from-labels", metavar="NAME,…",
+                                     help="Label images to paint, in class order (values 2, 3, …; the last wins)."),
+    out: str = typer.Option(..., "--out", metavar="NAME", help="Annotation image to write, labels/NAME."),
+    every: int = typer.Option(10, "--every", help="Annotate planes 0, N, 2N, … along --axis."),
+    fraction: float = typer.Option(1.0, "--fraction",
+                                   help="Part of each annotated plane painted, in patches placed at random."),
+    patch: float = typer.Option(500.0, "--patch", metavar="NM", help="Patch (disc) diameter in nm."),
+    axis: str = typer.Option("z", "--axis", help="Axis across the annotated planes: z, y or x."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the patch positions."),
+    memory: Optional[float] = typer.Option(None, "--memory", metavar="MiB", show_default="640",
+                                           help="Memory for the data in flight, beyond Python's own ~220 MiB."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing labels/NAME."),
+) -> None:
+    """Sparse annotations from label images, as a person paints them: every N-th plane, whole or in patches."""
+    from vemprof.learn import annotate_planes
+    from vemprof.store import Store
+
+    dataset = Store.open(store)
+    annotate_planes(dataset, out, from_labels=from_labels, every=every, fraction=fraction, axis=axis, seed=seed,
+                    patch_nm=patch, overwrite=overwrite, memory_mib=memory, progress=rich_progress)
+    console.print(f"wrote labels/{out} to {store}; voxels: "
+                  + ", ".join(f"{n} {v:,}" for n, v in dataset.annotation_voxels(out).items()))
+
+
 @app.command()
 def ops(
     chain: Optional[Path] = typer.Argument(None, help="YAML list of steps: {op: NAME, input: …, output: …, options}."),
@@ -177,6 +221,63 @@ def ops(
     written = run_ops_chain(Store.open(store), chain, outputs=outputs, progress=rich_progress)
     for name, where in written.items():
         console.print(f"{name} → {where}")
+
+
+@app.command()
+def train(
+    store: Path = typer.Argument(..., help="The dataset store holding the raw image and the annotations."),
+    annotations: str = typer.Option(..., "--annotations", metavar="NAME", help="Annotation image in the store."),
+    out: Path = typer.Option(..., "--out", metavar="MODEL", help="Model to write: a folder, or MODEL.zip."),
+    kind: str = typer.Option("forest", "--kind", help="Model kind: forest (pixel classifier)."),
+    level: int = typer.Option(0, "--level", help="Pyramid level to train on (coarser: faster, for cell vs resin)."),
+    trees: int = typer.Option(100, "--trees", help="Trees of the forest."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the voxel sampling and the forest."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model."),
+) -> None:
+    """Train a pixel classifier on a store's sparse annotations; save it as a model file."""
+    from vemprof.cli._learn import run_train
+
+    run_train(store, annotations=annotations, kind=kind, out=out, level=level, seed=seed, trees=trees,
+              overwrite=overwrite, console=console)
+
+
+@app.command()
+def predict(
+    store: Path = typer.Argument(..., help="The dataset store to classify."),
+    model: Path = typer.Option(..., "--model", metavar="MODEL", help="Model folder or .zip from 'vemprof train'."),
+    level: Optional[int] = typer.Option(None, "--level", show_default="the model's voxel size",
+                                        help="Pyramid level to classify; results are upsampled to full size."),
+    prefix: str = typer.Option("", "--prefix", help="Write labels/PREFIXclass and probabilities/PREFIXclass."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs of those names."),
+) -> None:
+    """Classify a store with a model: probabilities/<class> (0-255) and labels/<class>."""
+    from vemprof.cli._learn import run_predict
+
+    run_predict(store, model=model, level=level, prefix=prefix, overwrite=overwrite, console=console)
+
+
+@app.command()
+def evaluate(
+    store: Path = typer.Argument(..., help="The dataset store holding the prediction (and the truth)."),
+    truth: str = typer.Option(..., "--truth", metavar="NAME", help="Ground truth: labels/NAME, or a label file."),
+    pred: str = typer.Option(..., "--pred", metavar="NAME",
+                             help="Prediction: labels/NAME, or probabilities/NAME thresholded at 0.5."),
+    instances: bool = typer.Option(False, "--instances", help="Score objects: matches at IoU >= 0.5, F1, AP."),
+    points: bool = typer.Option(False, "--points", help="Score object centroids as points within --tolerance-nm."),
+    tolerance_nm: Optional[float] = typer.Option(None, "--tolerance-nm", help="Largest distance of a point match, nm."),
+    regions: Optional[str] = typer.Option(None, "--regions", metavar="NAME",
+                                          help="With --points: also score each region of labels/NAME."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON (undefined scores as null)."),
+) -> None:
+    """Score a segmentation against ground truth: IoU/Dice, instance F1 and AP, or point detection."""
+    from vemprof.cli._evaluate import as_json as jsonable, evaluate_store, render
+
+    result = evaluate_store(store, truth=truth, pred=pred, instances=instances, points=points,
+                            tolerance_nm=tolerance_nm, regions=regions, progress=rich_progress)
+    if as_json:
+        sys.stdout.write(json.dumps(jsonable(result), indent=2) + "\n")
+    else:
+        console.print(render(result))
 
 
 def _chunk_shape(text: str) -> tuple[int, int, int]:

@@ -38,6 +38,8 @@ def _describe_store(store: Store) -> dict:
                               for shape, spacing in store.pyramid()]
     summary["labels"] = {name: {"dtype": str(store.labels(name).dtype), "levels": len(store.pyramid(f"labels/{name}"))}
                          for name in store.label_names}
+    summary["annotations"] = {name: {"classes": store.annotation_classes(name), "voxels": store.annotation_voxels(name)}
+                              for name in store.annotation_names}
     summary["probabilities"] = store.probability_names
     summary["tables"] = {name: _table_shape(store, name) for name in store.table_names}
     summary["provenance"] = [{"step": s["step"], "finished": s["finished"], "outputs": s["outputs"]}
@@ -72,6 +74,9 @@ def render(summary: dict) -> Table:
                       + " × ".join(f"{s:g}" for s in entry["voxel_size_nm"]) + " nm")
     if summary["kind"] == "store":
         table.add_row("labels", ", ".join(summary["labels"]) or "none")
+        for name, annotation in summary["annotations"].items():
+            table.add_row("annotations", f"{name}: " + ", ".join(
+                f"{n} {v:,}" for n, v in annotation["voxels"].items()) + " voxels painted")
         table.add_row("probabilities", ", ".join(summary["probabilities"]) or "none")
         table.add_row("tables", ", ".join(f"{n} ({t['rows']} rows)" for n, t in summary["tables"].items()) or "none")
         for step in summary["provenance"]:

@@ -6,7 +6,7 @@ equal to the whole-array answer (see docs/ops.md for what is exact and what is n
 """
 
 from vemprof.ops._backend import gpu_available, use_gpu
-from vemprof.ops._blockwise import halo_voxels
+from vemprof.ops._blockwise import halo_voxels, map_channels_with_halo
 from vemprof.ops._cleanup import fill_holes, remove_small_holes, remove_small_objects
 from vemprof.ops._distance import distance_transform
 from vemprof.ops._filters import (
@@ -78,6 +78,7 @@ __all__ = [
     "gaussian",
     "gpu_available",
     "halo_voxels",
+    "map_channels_with_halo",
     "invert",
     "mask_image",
     "median",

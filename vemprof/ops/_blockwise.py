@@ -24,7 +24,7 @@ import dask.array as da
 import numpy as np
 from dask.array.overlap import ensure_minimum_chunksize
 
-from vemprof.ops._validate import as_spacing, check_length
+from vemprof.ops._validate import as_spacing, check_image, check_length, is_dask
 
 #: Relative slack when a length in nm is compared with distances between voxel centres,
 #: so that a radius that is an exact multiple of the voxel size includes the voxels at
@@ -119,6 +119,71 @@ def map_with_halo(
         allow_rechunk=False,
         dtype=dtype,
         meta=np.empty((0, 0, 0), dtype=dtype),
+    )
+
+
+def map_channels_with_halo(
+    function: Callable[..., np.ndarray],
+    image: Any,
+    *,
+    halo: Sequence[int],
+    channels: int,
+    dtype: Any,
+) -> Any:
+    """Run ``function`` on each chunk of ``image`` padded by ``halo``; it returns channels for the chunk.
+
+    For operations with many output channels (the pixel classifier's feature bank): the
+    function gets the padded block and ``core``, the slices of that block which the
+    chunk itself covers, and returns only the core, with a trailing channel axis, so no
+    padded multi-channel block is ever held. Padding and merging of thin chunks are as
+    in `map_with_halo` (``boundary='none'``: exact at the volume's faces).
+
+    Parameters
+    ----------
+    function : callable
+        ``function(padded_block, core=tuple_of_3_slices) -> (*core_shape, channels) array``.
+    image : (Z, Y, X) array, numpy or dask
+        The input; a numpy image is one block with no halo.
+    halo : sequence of 3 ints
+        Voxels per axis that a chunk needs around it (e.g. summed kernel radii, or
+        `halo_voxels` of a reach in nm).
+    channels : int
+        Length of the output's trailing axis.
+    dtype : numpy dtype
+        The output's dtype.
+
+    Returns
+    -------
+    (Z, Y, X, channels) array, numpy or lazy dask like ``image``
+        A dask result is chunked like ``image`` (one chunk along channels), except where
+        chunks thinner than the halo had to be merged.
+    """
+    image = check_image(image)
+    if not is_dask(image):
+        return function(image, core=tuple(slice(0, n) for n in image.shape))
+    chunks, depth = _chunks_and_depth(image.chunks, halo)
+    padded = da.overlap.overlap(
+        image.rechunk(chunks),
+        depth=dict(enumerate(depth)),
+        boundary=dict.fromkeys(range(3), "none"),
+        allow_rechunk=False,
+    )
+    counts = [len(axis_chunks) for axis_chunks in chunks]
+
+    def block(padded_block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
+        core = tuple(
+            slice(d if index > 0 else 0, size - (d if index < count - 1 else 0))  # no halo beyond the volume
+            for size, d, index, count in zip(padded_block.shape, depth, block_id, counts)
+        )
+        return function(padded_block, core=core)
+
+    return da.map_blocks(
+        block,
+        padded,
+        new_axis=3,
+        chunks=(*chunks, (channels,)),
+        dtype=dtype,
+        meta=np.empty((0, 0, 0, 0), dtype=dtype),
     )
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
+from vemprof.store._annotations import check_classes
 from vemprof.store._destination import begin_partial, discard_partial, finish_partial, job_key, refuse_existing
 from vemprof.store._provenance import fingerprint
 from vemprof.store._store import DEFAULT_CHUNKS, Store, check_name, is_store
@@ -26,6 +27,7 @@ from vemprof.volume import Volume, looks_like_labels, open_volume
 
 IMPORT_STEP = "import"
 LABELS_STEP = "import-labels"
+ANNOTATIONS_STEP = "import-annotations"
 
 
 @dataclass(frozen=True)
@@ -136,16 +138,10 @@ def import_labels(
     """
     check_name(name)
     volume = open_volume(source, key=key, level=level, channel=channel)
-    raw = store.raw()
     if not np.issubdtype(volume.dtype, np.integer) and volume.dtype != bool:
         raise VemprofError(f"{source} holds {volume.dtype} values, not integer labels; "
                            "threshold or round it to object ids (uint8…uint64) first")
-    if volume.shape != raw.shape:
-        raise VemprofError(f"{source} has shape {volume.shape} but the raw image of {store.path} is {raw.shape}; "
-                           "labels must cover the same voxels")
-    if volume.spacing is not None and not np.allclose(volume.spacing, raw.spacing, rtol=1e-3):
-        raise VemprofError(f"{source} has voxel size {volume.spacing} nm but the raw image has {raw.spacing} nm; "
-                           "labels must be on the same grid")
+    _require_raw_grid(volume, store, source=source)
     data = volume.data
     if np.issubdtype(data.dtype, np.signedinteger):
         data = data.map_blocks(_unsigned_ids, dtype=np.dtype(f"uint{data.dtype.itemsize * 8}"), source=str(source))
@@ -159,6 +155,74 @@ def import_labels(
                            memory_mib=memory_mib)
     store.record(LABELS_STEP, outputs=[f"labels/{name}"], parameters=parameters, inputs=[source], started=started)
     return store.labels(name)
+
+
+def import_annotations(
+    source: str | os.PathLike,
+    store: Store,
+    name: str,
+    *,
+    classes,
+    key: str | None = None,
+    level: int = 0,
+    channel: int | None = None,
+    chunks: tuple[int, int, int] = DEFAULT_CHUNKS,
+    memory_mib: float | None = None,
+    progress: ProgressReporter = no_progress,
+) -> Volume:
+    """Import sparse annotations painted elsewhere (a napari Labels layer saved as TIFF,
+    an OME-Zarr, an HDF5 dataset) as annotation image ``labels/<name>`` of ``store``.
+
+    Parameters
+    ----------
+    source : path of the annotation image (Z, Y, X), integer values 0 (not annotated),
+        1 (background), k + 2 (``classes[k]``), on the raw image's grid
+    store : the store holding the raw image
+    name : name of the annotation image
+    classes : class names of the values 2, 3, … (a list, or one string split at commas)
+    key, level, channel, chunks, memory_mib, progress : as for `import_labels`
+
+    A float image, a value outside 0…len(classes)+1 or an image without an annotated
+    voxel is refused in one line, and nothing is written. An interrupted import resumes
+    when repeated with the same source, options, name and classes.
+    """
+    classes = check_classes(classes)
+    check_name(name)
+    volume = open_volume(source, key=key, level=level, channel=channel)
+    if not np.issubdtype(volume.dtype, np.integer):
+        raise VemprofError(f"{source} holds {volume.dtype} values, not painted classes; annotations are integers "
+                           "(0 not annotated, 1 background, 2… the classes), round or convert them first")
+    _require_raw_grid(volume, store, source=source)
+    parameters = {"source": str(Path(source).resolve()), "key": key, "level": level, "channel": channel,
+                  "name": name, "classes": classes}
+    job = {"step": ANNOTATIONS_STEP, "parameters": parameters, "chunks": list(chunks), "shape": list(volume.shape),
+           "dtype": str(volume.dtype), "source_fingerprint": fingerprint(source)}
+
+    def refuse_unannotated(voxels: dict[str, int]) -> None:
+        if not any(voxels.values()):
+            raise VemprofError(f"{source} holds no annotated voxel (every value is 0, not annotated); paint some "
+                               "background (1) and classes (2…) first")
+
+    started = dt.datetime.now(dt.timezone.utc)
+    total = store.chunks_to_write(volume.shape, chunks, averaged=False)
+    with progress(f"importing annotations {name}", total) as advance:
+        store.write_annotations(name, volume.data, classes=classes, chunks=chunks, progress=advance,
+                                resume_key=job_key(job), memory_mib=memory_mib, check=refuse_unannotated)
+    store.record(ANNOTATIONS_STEP, outputs=[f"labels/{name}"], parameters=parameters, inputs=[source],
+                 started=started)
+    return store.labels(name)
+
+
+def _require_raw_grid(volume: Volume, store: Store, *, source) -> None:
+    """A one-line error unless ``volume`` covers the voxels of the store's raw image (and,
+    where it records a voxel size, on the same grid)."""
+    raw = store.raw()
+    if volume.shape != raw.shape:
+        raise VemprofError(f"{source} has shape {volume.shape} but the raw image of {store.path} is {raw.shape}; "
+                           "labels must cover the same voxels")
+    if volume.spacing is not None and not np.allclose(volume.spacing, raw.spacing, rtol=1e-3):
+        raise VemprofError(f"{source} has voxel size {volume.spacing} nm but the raw image has {raw.spacing} nm; "
+                           "labels must be on the same grid")
 
 
 def _open_image(source, *, key, level, channel, voxel_size_nm, as_image, allow_missing_chunks) -> Volume:

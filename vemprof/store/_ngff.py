@@ -44,11 +44,16 @@ def image_attributes(multiscale_entry: dict) -> dict:
     return _validated("image", {"ome": {"version": NGFF_VERSION, "multiscales": [multiscale_entry]}})
 
 
-def label_image_attributes(multiscale_entry: dict, *, colors: Sequence[dict] | None = None) -> dict:
-    """Group attributes of an NGFF 0.5 label image whose source image is the store root."""
+def label_image_attributes(
+    multiscale_entry: dict, *, colors: Sequence[dict] | None = None, properties: Sequence[dict] | None = None
+) -> dict:
+    """Group attributes of an NGFF 0.5 label image whose source image is the store root;
+    ``colors`` and ``properties`` as the specification has them (a ``label-value`` each)."""
     image_label: dict = {"version": NGFF_VERSION, "source": {"image": "../../"}}
     if colors:
         image_label["colors"] = list(colors)
+    if properties:
+        image_label["properties"] = list(properties)
     attributes = image_attributes(multiscale_entry)
     attributes["ome"]["image-label"] = image_label
     return _validated("image-label", attributes)

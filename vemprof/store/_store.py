@@ -5,7 +5,8 @@ Layout (OME-NGFF 0.5, zarr v3)::
     cell.zarr/
       zarr.json               root group: the raw image's multiscales ("raw")
       0/ 1/ 2/ …              raw pyramid, finest first
-      labels/<name>/          NGFF label images (masks and instances), each a pyramid
+      labels/<name>/          NGFF label images (masks and instances), each a pyramid;
+                              sparse annotations are label images with class names
       probabilities/<name>/   multiscale float maps from classifiers and models
       tables/<name>.parquet   object tables, one row per object
       provenance.json         the steps that made the outputs
@@ -24,6 +25,7 @@ import shutil
 import uuid
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import dask.array as da
 import numpy as np
@@ -31,6 +33,14 @@ import pandas as pd
 
 from vemprof.errors import VemprofError
 from vemprof.store import _ngff
+from vemprof.store._annotations import (
+    annotation_metadata,
+    check_classes,
+    checked_values,
+    count_voxels,
+    image_label_extras,
+    read_annotation,
+)
 from vemprof.store._provenance import (
     append_provenance,
     read_provenance,
@@ -87,6 +97,12 @@ class Store:
         return _group_names(self.path / "labels")
 
     @property
+    def annotation_names(self) -> list[str]:
+        """The label images that are sparse annotations (they carry class names)."""
+        return [name for name in self.label_names
+                if read_annotation(_read_group_attributes(self.path / "labels" / name)) is not None]
+
+    @property
     def probability_names(self) -> list[str]:
         return _group_names(self.path / "probabilities")
 
@@ -114,6 +130,15 @@ class Store:
         """A label image (lazy) by name."""
         return _read_multiscale(self._member("labels", name, self.label_names), level=level, name=name)
 
+    def annotation_classes(self, name: str) -> list[str]:
+        """The class names of annotation image ``name``: value k + 2 is the k-th (1 is
+        background, 0 not annotated); read its values with `labels`."""
+        return list(self._annotation(name)["classes"])
+
+    def annotation_voxels(self, name: str) -> dict[str, int]:
+        """Voxels painted per class of annotation image ``name``, background first."""
+        return dict(self._annotation(name).get("voxels", {}))
+
     def probabilities(self, name: str, *, level: int = 0) -> Volume:
         """A probability map (lazy) by name."""
         group = self._member("probabilities", name, self.probability_names)
@@ -137,6 +162,16 @@ class Store:
         if name not in present:
             raise VemprofError(f"no {kind} '{name}' in {self.path}; it has: {', '.join(present) or 'none'}")
         return self.path / kind / name
+
+    def _annotation(self, name: str) -> dict:
+        entry = read_annotation(_read_group_attributes(self.path / "labels" / name))
+        if entry is None:
+            problem = (f"labels/{name} in {self.path} is a label image without class names, not an annotation image"
+                       if name in self.label_names else f"no annotation image '{name}' in {self.path}")
+            raise VemprofError(
+                f"{problem}; its annotation images: {', '.join(self.annotation_names) or 'none'} (make one with "
+                "'vemprof annotate-planes' or 'vemprof import SRC STORE --as-annotations NAME --classes …')")
+        return entry
 
     # -- writing ---------------------------------------------------------------------
 
@@ -181,6 +216,41 @@ class Store:
         attributes = _ngff.labels_group_attributes(self.label_names)
         _write_group(self.path / "labels", attributes)
 
+    def write_annotations(
+        self, name: str, image: da.Array | np.ndarray, *, classes, chunks=DEFAULT_CHUNKS,
+        progress: ProgressCallback | None = None, resume_key: str | None = None, memory_mib: float | None = None,
+        check: Callable[[dict[str, int]], None] | None = None,
+    ) -> None:
+        """Write (or replace) a sparse annotation image ``labels/<name>``.
+
+        Parameters
+        ----------
+        name : name of the label image
+        image : integer array (Z, Y, X) of the raw image's shape: 0 not annotated,
+            1 background, k + 2 ``classes[k]``; stored as uint8 (uint16 beyond 254 classes)
+        classes : class names of the values 2, 3, … (a list, or one string split at commas)
+        chunks, progress, resume_key, memory_mib : as for `write_labels`
+        check : called with the voxels painted per class (`annotation_voxels`) once the
+            image is written, before it is moved into place; a `VemprofError` it raises
+            leaves the store as it was
+
+        Each block is checked to hold values 0…len(classes)+1 only as it is written; a
+        value outside is a one-line error and nothing is written.
+        """
+        classes = check_classes(classes)
+        values = checked_values(_as_dask(image, chunks), name=name, classes=classes, chunks=chunks)
+
+        def attributes(entry: dict, level0: Path) -> dict:
+            voxels = count_voxels(level0, classes)
+            if check is not None:
+                check(voxels)
+            return {**_ngff.label_image_attributes(entry, **image_label_extras(classes)),
+                    "vemprof": annotation_metadata(classes, voxels)}
+
+        self._write_member("labels", name, values, chunks=chunks, averaged=False, progress=progress,
+                           resume_key=resume_key, memory_mib=memory_mib, attributes=attributes)
+        _write_group(self.path / "labels", _ngff.labels_group_attributes(self.label_names))
+
     def write_probabilities(
         self, name: str, probabilities: da.Array | np.ndarray, *, chunks=DEFAULT_CHUNKS,
         progress: ProgressCallback | None = None, resume_key: str | None = None, memory_mib: float | None = None,
@@ -211,7 +281,13 @@ class Store:
         levels = plan_pyramid(tuple(shape), spacing or self.spacing, chunk_shape=chunks, averaged=averaged)
         return sum(chunk_count(level.shape, chunks) for level in levels)
 
-    def _write_member(self, kind, name, array, *, chunks, averaged, progress, resume_key, memory_mib) -> None:
+    def _write_member(self, kind, name, array, *, chunks, averaged, progress, resume_key, memory_mib,
+                      attributes: Callable[[dict, Path], dict] | None = None) -> None:
+        """Write ``array`` as ``<kind>/<name>`` through a staging folder. ``attributes``
+        makes the group attributes from the multiscale entry and the staged level 0
+        (default: those of a label image or an image). A `VemprofError` while writing
+        (bad values in ``array``) or from ``attributes`` discards the staged write:
+        mending the input changes it, so nothing written could be resumed."""
         check_name(name)
         raw = self.raw()
         if array.shape != raw.shape:
@@ -219,12 +295,23 @@ class Store:
                 f"{kind} '{name}' has shape {array.shape} but the raw image is {raw.shape}; "
                 "they must cover the same voxels"
             )
+        untouched = None if (self.path / ".staging").exists() else os.stat(self.path)
         staging = self._staging(f"{kind}/{name}", resume_key)
-        levels = _write_pyramid(array, staging, spacing=raw.require_spacing(), chunks=chunks, averaged=averaged,
-                                progress=progress, memory_mib=memory_mib)
-        entry = _multiscale_entry(name, levels)
-        attributes = (_ngff.label_image_attributes(entry) if kind == "labels" else _ngff.image_attributes(entry))
-        _write_group(staging, attributes)
+        try:
+            levels = _write_pyramid(array, staging, spacing=raw.require_spacing(), chunks=chunks, averaged=averaged,
+                                    progress=progress, memory_mib=memory_mib)
+            entry = _multiscale_entry(name, levels)
+            if attributes is not None:
+                group = attributes(entry, staging / "0")
+            else:
+                group = _ngff.label_image_attributes(entry) if kind == "labels" else _ngff.image_attributes(entry)
+        except VemprofError:
+            shutil.rmtree(staging)
+            _remove_empty_parents(staging, stop=self.path)
+            if untouched is not None:  # the store's folder as it was, its modification time too
+                os.utime(self.path, ns=(untouched.st_atime_ns, untouched.st_mtime_ns))
+            raise
+        _write_group(staging, group)
         final = self.path / kind / name
         final.parent.mkdir(exist_ok=True)
         replace_folder(staging, final)

@@ -1,0 +1,28 @@
+"""The pixel classifier from the command line, as a user runs it: paint a few planes,
+train, predict, score."""
+
+import json
+
+import numpy as np
+
+from vemprof.store import Store
+
+
+def test_paint_train_predict_and_score_a_small_phantom(vemprof_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    steps = [
+        "synth cell.zarr --set shape=32,96,96 --voxel-size 60,60,60 --set n_mitochondria=4 --no-preview",
+        "annotate-planes cell.zarr --from-labels cell --out scribbles --every 13",
+        "train cell.zarr --annotations scribbles --out cell-model.zip --trees 20",
+        "predict cell.zarr --model cell-model.zip --prefix predicted_",
+    ]
+    for step in steps:
+        result = vemprof_cli(*step.split())
+        assert result.code == 0, (step, result)
+    store = Store.open(tmp_path / "cell.zarr")
+    assert {"predicted_cell", "scribbles", "cell"} <= set(store.label_names)
+    assert store.probabilities("predicted_cell").data.dtype == np.uint8
+
+    scored = vemprof_cli("evaluate", "cell.zarr", "--truth", "cell", "--pred", "predicted_cell", "--json")
+    assert scored.code == 0, scored
+    assert json.loads(scored.stdout)["iou"] > 0.95

@@ -1,0 +1,107 @@
+"""The pixel classifier: trained on a few annotated planes of a small phantom it finds
+the cell; block-wise classification equals whole-array classification; a coarser level
+gives full-size results; bad requests fail in one line."""
+
+import numpy as np
+import pytest
+
+from vemprof.errors import VemprofError
+from vemprof.learn import classify_store, load_model, save_model, train_classifier
+from vemprof.learn._classify import BLOCK
+from vemprof.learn._features import FeatureBank
+from vemprof.learn._forest import OnnxClassifier, classify_block, image_range
+from vemprof.store import Store, write_dataset
+from vemprof.synth import make_phantom
+
+SPACING = (60.0, 60.0, 60.0)
+
+
+@pytest.fixture(scope="module")
+def phantom():
+    return make_phantom(shape=(32, 96, 96), spacing=SPACING, n_mitochondria=4, seed=3)
+
+
+def _store_with_plane_annotations(path, phantom, *, every: int = 13):
+    """The phantom as a store, with 'cell vs resin' painted on every ``every``-th plane:
+    1 = resin (background), 2 = cell, 0 elsewhere."""
+    store = write_dataset(path, raw=phantom.image, spacing=phantom.spacing,
+                          labels={"cell": phantom.labels["cell"]}, tables={}, step="test", parameters={},
+                          chunks=(16, 48, 48))
+    annotations = np.zeros(phantom.image.shape, dtype=np.uint8)
+    annotations[::every] = np.where(phantom.labels["cell"][::every] > 0, 2, 1)
+    store.write_annotations("scribbles", annotations, classes=["cell"], chunks=(16, 48, 48))
+    return store
+
+
+def _iou(a, b) -> float:
+    return np.count_nonzero(a & b) / np.count_nonzero(a | b)
+
+
+def test_a_forest_from_three_planes_finds_the_cell(tmp_path, phantom):
+    store = _store_with_plane_annotations(tmp_path / "cell.zarr", phantom)
+    description, weights = train_classifier(store, "scribbles", trees=20, seed=0)
+    assert description.classes == ["background", "cell"]
+    assert description.training["annotated_voxels"]["cell"] > 0
+    save_model(tmp_path / "cell-model.zip", description, weights)
+    # the store holds the ground truth as labels/cell: the results go beside it
+    with pytest.raises(VemprofError, match="already holds labels/cell; pass --prefix"):
+        classify_store(store, tmp_path / "cell-model.zip")
+    assert classify_store(store, tmp_path / "cell-model.zip", prefix="found_") == ["found_cell"]
+    store = Store.open(store.path)
+    predicted = np.asarray(store.labels("found_cell").data) > 0
+    truth = phantom.labels["cell"] > 0
+    assert _iou(predicted, truth) > 0.97
+    probability = np.asarray(store.probabilities("found_cell").data)
+    assert probability.dtype == np.uint8 and probability[truth].mean() > 200 and probability[~truth].mean() < 50
+    assert store.provenance[-1]["step"] == "predict"
+
+
+def test_block_wise_classification_equals_the_whole_array(tmp_path, phantom):
+    store = _store_with_plane_annotations(tmp_path / "cell.zarr", phantom)
+    description, weights = train_classifier(store, "scribbles", trees=5, seed=1)
+    save_model(tmp_path / "model", description, weights)
+    # blocks smaller than the volume, so that the volume is classified in several
+    import vemprof.learn._classify as classify
+
+    original = classify.BLOCK
+    classify.BLOCK = (16, 40, 56)
+    try:
+        classify_store(store, tmp_path / "model", prefix="found_")
+    finally:
+        classify.BLOCK = original
+    assert BLOCK == original
+    bank = FeatureBank.from_dict(description.features)
+    whole = classify_block(phantom.image, spacing=SPACING, bank=bank, grey_range=image_range(phantom.image),
+                           classifier=OnnxClassifier(weights))
+    assert np.array_equal(np.asarray(Store.open(store.path).probabilities("found_cell").data), whole[1])
+
+
+def test_a_coarser_level_gives_full_size_results(tmp_path, phantom):
+    store = _store_with_plane_annotations(tmp_path / "cell.zarr", phantom, every=6)
+    description, weights = train_classifier(store, "scribbles", level=1, trees=20)
+    assert description.level == 1 and description.spacing_nm == [120.0, 120.0, 120.0]
+    save_model(tmp_path / "coarse", description, weights)
+    classify_store(store, tmp_path / "coarse", prefix="found_")  # the level follows the model's voxel size
+    predicted = np.asarray(Store.open(store.path).labels("found_cell").data) > 0
+    assert predicted.shape == phantom.image.shape
+    # 120 nm voxels on a 3 µm cell: its thin edge is a voxel or two, the rest is found
+    assert _iou(predicted, phantom.labels["cell"] > 0) > 0.85
+    with pytest.raises(VemprofError, match="trained at 120 × 120 × 120 nm voxels but level 0"):
+        classify_store(store, tmp_path / "coarse", level=0, prefix="again_")
+
+
+def test_bad_requests_fail_in_one_line(tmp_path, phantom):
+    store = _store_with_plane_annotations(tmp_path / "cell.zarr", phantom)
+    empty = np.zeros(phantom.image.shape, dtype=np.uint8)
+    store.write_annotations("nothing", empty + np.uint8(0), classes=["cell"])
+    with pytest.raises(VemprofError, match="no annotated voxel"):
+        train_classifier(store, "nothing")
+    only_resin = empty.copy()
+    only_resin[0] = 1
+    store.write_annotations("resin-only", only_resin, classes=["cell"])
+    with pytest.raises(VemprofError, match="cell have no annotated voxel"):
+        train_classifier(store, "resin-only")
+    with pytest.raises(VemprofError, match="--level 9 does not exist"):
+        train_classifier(store, "scribbles", level=9)
+    description, weights = train_classifier(store, "scribbles", trees=2)
+    assert load_model(save_model(tmp_path / "m", description, weights))[0] == description

@@ -1,0 +1,278 @@
+"""Train a pixel classifier on a store's annotations; classify a whole store with it.
+
+`train_classifier` reads the raw image and an annotation image at one pyramid level and
+returns a model (description and ONNX weights, see `_model`). `classify_store` runs a
+model over the raw image block by block (each block with the features' halo, blocks in
+parallel, a progress bar, memory bounded by the block size) into a scratch array of
+per-class probabilities, then writes ``probabilities/<class>`` (uint8, 0–255) and
+``labels/<class>`` (the class with the highest probability) for every class but the
+background. Run at a coarser level, the probabilities are interpolated (trilinear) to
+full resolution before they are written. A class named ``cell`` gets a clean mask: the
+largest component, holes filled, protrusions thinner than ``CELL_OPENING_NM`` opened
+away.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import zarr
+from scipy import ndimage as ndi
+
+import vemprof
+from vemprof import ops
+from vemprof._progress import ProgressReporter, no_progress
+from vemprof.errors import VemprofError
+from vemprof.learn._features import FeatureBank
+from vemprof.learn._forest import (
+    NORMALISATION,
+    TREES,
+    OnnxClassifier,
+    classify_block,
+    fit_forest,
+    forest_to_onnx,
+    grown_block,
+    image_range,
+    training_samples,
+)
+from vemprof.learn._model import ModelDescription, load_model
+from vemprof.store import Store
+
+#: Opening radius of the cleaned cell mask, nm: microvilli-thin threads and speckle go.
+CELL_OPENING_NM = 100.0
+#: Relative difference of voxel size at which a model no longer fits a level.
+SPACING_TOLERANCE = 0.1
+#: Edge of the blocks classified at once, voxels (features of a 64 × 128 × 128 block:
+#: about 40 channels × 4 bytes × 1 M voxels ≈ 170 MB, plus the halo).
+BLOCK = (64, 128, 128)
+SCRATCH = ".classify"
+
+
+def train_classifier(
+    store: Store, annotations: str, *, level: int = 0, bank: FeatureBank | None = None, trees: int = TREES,
+    seed: int = 0, progress: ProgressReporter = no_progress,
+) -> tuple[ModelDescription, bytes]:
+    """A random forest trained on the annotated voxels of ``annotations`` at ``level``.
+
+    Returns the model's description and ONNX weights (save them with `save_model`).
+    Raises a one-line `VemprofError` when there is no annotated voxel, a class has none,
+    or the level does not exist.
+    """
+    classes = store.annotation_classes(annotations)
+    raw = _level(store, level, lambda: store.raw(level=level))
+    spacing = raw.require_spacing()
+    image = raw.data
+    labels = store.labels(annotations, level=level).data.rechunk(image.chunks)
+    bank = bank or FeatureBank.default(spacing)
+    grey_range = image_range(image)
+    with progress(f"reading the annotations of {annotations}", math.prod(labels.numblocks)) as advance:
+        features, targets, counts = training_samples(image, labels, spacing=spacing, bank=bank, grey_range=grey_range,
+                                                     seed=seed, progress=advance)
+    names = ["background", *classes]
+    missing = [name for value, name in enumerate(names, start=1) if counts.get(value, 0) == 0]
+    if missing:
+        raise VemprofError(f"annotation class(es) {', '.join(missing)} have no annotated voxel in '{annotations}' "
+                           f"at level {level}; paint some (or annotate more planes)")
+    unknown = sorted(set(counts) - set(range(1, len(names) + 1)))
+    if unknown:
+        raise VemprofError(f"'{annotations}' holds values {unknown} beyond its {len(classes)} classes; "
+                           "re-import it with the right --classes")
+    with progress(f"training a forest of {trees} trees on {len(targets)} voxels", 1) as advance:
+        forest = fit_forest(features, targets, trees=trees, seed=seed)
+        weights = forest_to_onnx(forest, bank.count)
+        advance(1)
+    description = ModelDescription(
+        kind="forest", classes=names, features=bank.to_dict(), spacing_nm=[float(s) for s in spacing], level=level,
+        normalisation=dict(NORMALISATION),
+        training={"store": str(store.path), "annotations": annotations, "annotated_voxels": {
+            name: counts.get(value, 0) for value, name in enumerate(names, start=1)}, "sampled_voxels": len(targets),
+            "trees": trees, "seed": seed},
+        vemprof_version=vemprof.__version__,
+    )
+    return description, weights
+
+
+def classify_store(
+    store: Store, model: str | os.PathLike, *, level: int | None = None, prefix: str = "", overwrite: bool = False,
+    threads: int | None = None, progress: ProgressReporter = no_progress,
+) -> list[str]:
+    """Classify ``store``'s raw image with the model at ``model``; write a probability map
+    and a label image per class but the background, named ``prefix + class``. Returns
+    the names written.
+
+    ``level`` defaults to the level whose voxel size is the model's; a level whose voxel
+    size differs by more than `SPACING_TOLERANCE` is refused (the features' scales are in
+    nm, but the forest learnt them at one voxel size). Existing outputs of those names
+    (e.g. a phantom's ground truth ``labels/cell``) are replaced only with ``overwrite``.
+    """
+    description, weights = load_model(model)
+    level = _matching_level(store, description, level)
+    names = [prefix + name for name in description.classes[1:]]
+    taken = [f"labels/{n}" for n in names if n in store.label_names] + [
+        f"probabilities/{n}" for n in names if n in store.probability_names]
+    if taken and not overwrite:
+        raise VemprofError(f"{store.path} already holds {', '.join(taken)}; pass --prefix (e.g. --prefix predicted_) "
+                           "to write beside them, or --overwrite to replace them")
+    raw = store.raw(level=level)
+    spacing = raw.require_spacing()
+    bank = FeatureBank.from_dict(description.features)
+    grey_range = image_range(raw.data)
+    classifier = OnnxClassifier(weights)
+    scratch = store.path / SCRATCH
+    probabilities = _classify_into(scratch, raw.data, spacing=spacing, bank=bank, grey_range=grey_range,
+                                   classifier=classifier, classes=len(description.classes), threads=threads,
+                                   progress=progress)
+    full_shape = store.pyramid()[0][0]
+    factors = tuple(round(a / b) for a, b in zip(spacing, store.spacing))
+    winner = da.argmax(da.from_zarr(probabilities), axis=0)
+    written = []
+    for index, (name, output) in enumerate(zip(description.classes[1:], names), start=1):
+        mask = (winner == index).astype(np.uint8)
+        if name == "cell":
+            mask = clean_cell_mask(mask > 0, spacing=spacing).astype(np.uint8)
+        if level > 0:  # the coarse mask is made once, then interpolated block by block
+            coarse = _materialised(mask * np.uint8(255), scratch / f"mask-{index}")
+            mask = upsample(coarse, factors=factors, shape=full_shape) >= 128
+            probability = upsample(_Plane(probabilities, index), factors=factors, shape=full_shape)
+        else:
+            probability = da.from_zarr(probabilities)[index]
+        for kind, array, write in (("probabilities", probability, store.write_probabilities),
+                                   ("labels", mask.astype(np.uint8), store.write_labels)):
+            total = store.chunks_to_write(full_shape, averaged=kind == "probabilities")
+            with progress(f"writing {kind}/{output}", total) as advance:
+                write(output, array, progress=advance)
+        written.append(output)
+    store.record("predict", outputs=[f"probabilities/{n}" for n in written] + [f"labels/{n}" for n in written],
+                 parameters={"model": str(model), "model_description": asdict(description), "level": level,
+                             "prefix": prefix,
+                             "grey_range": list(grey_range), "cell_opening_nm": CELL_OPENING_NM})
+    shutil.rmtree(scratch)
+    return written
+
+
+def clean_cell_mask(mask, *, spacing, opening_nm: float = CELL_OPENING_NM):
+    """The largest component of ``mask``, its holes filled, parts thinner than
+    ``opening_nm`` opened away (numpy or dask, (Z, Y, X) bool)."""
+    mask = ops.keep_largest(mask) > 0
+    mask = ops.fill_holes(mask)
+    return ops.opening(mask, radius_nm=opening_nm, spacing=spacing)
+
+
+def upsample(array, *, factors: tuple[int, int, int], shape: tuple[int, int, int]) -> da.Array:
+    """``array`` (Z, Y, X; numpy or zarr, read by slices) of a pyramid level whose voxels
+    are ``factors`` voxels of level 0 (block means, centred on them), interpolated
+    trilinearly to level 0's ``shape``; lazy, block by block."""
+    out_chunks = tuple(min(c, n) for c, n in zip((128, 128, 128), shape))
+    template = da.zeros(shape, chunks=out_chunks, dtype=array.dtype)
+
+    def block(_, block_info=None):
+        location = block_info[0]["array-location"]
+        coordinates = [(np.arange(a, b) - (f - 1) / 2) / f for (a, b), f in zip(location, factors)]
+        low = [max(int(np.floor(c[0])), 0) for c in coordinates]
+        high = [min(int(np.floor(c[-1])) + 2, n) for c, n in zip(coordinates, array.shape)]
+        source = np.asarray(array[tuple(slice(a, b) for a, b in zip(low, high))], dtype=np.float32)
+        grid = np.meshgrid(*[np.clip(c - a, 0, s - 1) for c, a, s in zip(coordinates, low, source.shape)],
+                           indexing="ij")
+        values = ndi.map_coordinates(source, grid, order=1, mode="nearest")
+        if np.issubdtype(array.dtype, np.integer):
+            values = np.rint(values)
+        return values.astype(array.dtype)
+
+    return da.map_blocks(block, template, dtype=array.dtype)
+
+
+class _Plane:
+    """Class ``index`` of a (classes, Z, Y, X) zarr array, read by slices like an array."""
+
+    def __init__(self, array: zarr.Array, index: int):
+        self.array, self.index = array, index
+        self.shape, self.dtype = array.shape[1:], array.dtype
+
+    def __getitem__(self, region):
+        return self.array[(self.index, *region)]
+
+
+def _materialised(array: da.Array, path: Path) -> zarr.Array:
+    """``array`` computed into a zarr array at ``path`` (replaced if there)."""
+    target = zarr.open_array(str(path), mode="w", shape=array.shape, chunks=array.chunksize, dtype=array.dtype)
+    da.store(array, target, lock=False)
+    return target
+
+
+def _classify_into(scratch: Path, image: da.Array, *, spacing, bank, grey_range, classifier, classes: int,
+                   threads: int | None, progress: ProgressReporter) -> zarr.Array:
+    """Per-class probabilities (classes, Z, Y, X) uint8 of ``image``, computed block by
+    block (blocks already in ``scratch`` from an interrupted run are kept) into a zarr
+    array in ``scratch``, which is returned."""
+    scratch.mkdir(exist_ok=True)
+    blocks = tuple(min(b, n) for b, n in zip(BLOCK, image.shape))
+    target = zarr.open_array(str(scratch / "probabilities"), mode="a", shape=(classes, *image.shape),
+                             chunks=(classes, *blocks), dtype=np.uint8, fill_value=0)
+    log = scratch / "done.txt"
+    done = set(log.read_text().split()) if log.exists() else set()
+    regions = [tuple(slice(i * b, min((i + 1) * b, n)) for i, b, n in zip(index, blocks, image.shape))
+               for index in np.ndindex(*[math.ceil(n / b) for n, b in zip(image.shape, blocks)])]
+    pending = [r for r in regions if _key(r) not in done]
+    halo = bank.halo(spacing)
+    source = image.rechunk(blocks)
+
+    def one(region):
+        block, core = grown_block(source, region, halo)
+        target[(slice(None), *region)] = classify_block(block, spacing=spacing, bank=bank, grey_range=grey_range,
+                                                        classifier=classifier, core=core)
+        return region
+
+    with progress("classifying", len(regions)) as advance, open(log, "a") as record:
+        advance(len(regions) - len(pending))
+        with ThreadPoolExecutor(max_workers=threads or min(os.cpu_count() or 1, 4)) as pool:
+            for region in pool.map(one, pending):
+                record.write(_key(region) + "\n")
+                record.flush()
+                advance(1)
+    return target
+
+
+def _key(region) -> str:
+    return ",".join(str(r.start) for r in region)
+
+
+def _level(store: Store, level: int, read):
+    levels = len(store.pyramid())
+    if not 0 <= level < levels:
+        raise VemprofError(f"--level {level} does not exist in {store.path}: it has levels 0…{levels - 1}")
+    return read()
+
+
+def _matching_level(store: Store, description: ModelDescription, level: int | None) -> int:
+    """The level asked for, checked against the model's voxel size, or the one matching it."""
+    pyramid = store.pyramid()
+    trained = np.asarray(description.spacing_nm)
+
+    def fits(spacing) -> bool:
+        return bool(np.all(np.abs(np.asarray(spacing) / trained - 1) <= SPACING_TOLERANCE))
+
+    if level is not None:
+        _level(store, level, lambda: None)
+        if not fits(pyramid[level][1]):
+            closest = [i for i, (_, s) in enumerate(pyramid) if fits(s)]
+            hint = f"pass --level {closest[0]}" if closest else "retrain the model on this store"
+            raise VemprofError(
+                f"the model was trained at {_nm(trained)} nm voxels but level {level} of {store.path} has "
+                f"{_nm(pyramid[level][1])} nm; {hint}")
+        return level
+    for index, (_, spacing) in enumerate(pyramid):
+        if fits(spacing):
+            return index
+    raise VemprofError(f"the model was trained at {_nm(trained)} nm voxels; no level of {store.path} has that "
+                       f"voxel size (level 0: {_nm(pyramid[0][1])} nm); retrain the model on this store")
+
+
+def _nm(spacing) -> str:
+    return " × ".join(f"{s:g}" for s in spacing)
