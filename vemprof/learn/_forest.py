@@ -100,13 +100,14 @@ def training_samples(
     return np.concatenate(features), np.concatenate(targets), counts
 
 
-def fit_forest(features: np.ndarray, targets: np.ndarray, *, trees: int = TREES, seed: int = 0, threads: int = 0):
-    """A scikit-learn random forest fitted on ``features`` (n, C) and ``targets`` (n,)."""
+def fit_forest(features: np.ndarray, targets: np.ndarray, *, trees: int = TREES, seed: int = 0):
+    """A scikit-learn random forest fitted on ``features`` (n, C) and ``targets`` (n,),
+    its trees grown on every core (the same forest for the same seed, whatever the core
+    count)."""
     from sklearn.ensemble import RandomForestClassifier
 
     forest = RandomForestClassifier(
-        n_estimators=trees, max_depth=MAX_DEPTH, min_samples_leaf=MIN_SAMPLES_LEAF, n_jobs=threads or None,
-        random_state=seed,
+        n_estimators=trees, max_depth=MAX_DEPTH, min_samples_leaf=MIN_SAMPLES_LEAF, n_jobs=-1, random_state=seed,
     )
     return forest.fit(features, targets)
 
