@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine:
-#   make demo   — make a phantom cell, export it to TIFF, import it, print its summary, write a preview
+#   make demo   — make a phantom cell, export it to TIFF, import it, print its summary, write a preview,
+#                 find the cell from two painted planes (train, predict) and score it against the truth
 #   make test   — run the test suite
 # Each creates .venv and installs vemprof with what it needs. When the deep-learning extra
 # is added, `pip install torch==2.13.0` must come first (a CPU build lies on disk; any
@@ -26,6 +27,10 @@ demo: $(STAMP)
 	$(BIN)/vemprof import $(EXAMPLE)/phantom.zarr/labels/mitochondria $(EXAMPLE)/imported.zarr --as-labels mitochondria
 	$(BIN)/vemprof info $(EXAMPLE)/imported.zarr
 	$(BIN)/vemprof preview $(EXAMPLE)/phantom.zarr --out $(EXAMPLE)/phantom.png
+	$(BIN)/vemprof annotate-planes $(EXAMPLE)/phantom.zarr --from-labels cell --out scribbles --every 128
+	$(BIN)/vemprof train $(EXAMPLE)/phantom.zarr --annotations scribbles --out $(EXAMPLE)/cell-model.zip --level 1 --overwrite
+	$(BIN)/vemprof predict $(EXAMPLE)/phantom.zarr --model $(EXAMPLE)/cell-model.zip --prefix predicted_
+	$(BIN)/vemprof evaluate $(EXAMPLE)/phantom.zarr --truth cell --pred predicted_cell
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -35,7 +35,7 @@ from vemprof.synth import make_phantom
 phantom = make_phantom(shape={shape!r})
 store = write_dataset({store!r}, raw=phantom.image, spacing=phantom.spacing,
                       labels={{n: phantom.labels[n] for n in ("cell", "mitochondria")}}, tables={{}}, step="synth",
-                      parameters={{}})
+                      parameters={{}}, chunks=(64, 64, 64))  # small chunks: pyramid levels 0, 1 and 2
 annotate_planes(store, "planes", from_labels=["cell", "mitochondria"], every=16)
 """
 

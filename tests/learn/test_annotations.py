@@ -128,3 +128,14 @@ def test_the_commands_paint_import_and_list_annotations(vemprof_cli, store, phan
     assert summary["annotations"]["nucleus-scribbles"]["voxels"]["nucleus"] == np.count_nonzero(painted == 2)
     assert "nucleus-scribbles: background" in vemprof_cli("info", store.path).stdout
     assert Store.open(store.path).annotation_names == ["nucleus-scribbles", "planes"]
+
+
+def test_label_images_chunked_differently_are_painted_together():
+    # a uint8 mask and uint32 instances read from a store come in different dask chunks
+    cell = da.from_array(np.ones((32, 64, 64), np.uint8), chunks=(32, 64, 64))
+    mitochondria = np.zeros((32, 64, 64), np.uint32)
+    mitochondria[:, 10:20, 10:20] = 7
+    painted = plane_annotations([cell, da.from_array(mitochondria, chunks=(16, 16, 16))], spacing=(25, 20, 20),
+                                every=16).compute()
+    assert set(np.unique(painted[0])) == {2, 3} and (painted[16, 10:20, 10:20] == 3).all()
+    assert not painted[1:16].any()

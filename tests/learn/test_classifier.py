@@ -2,12 +2,14 @@
 the cell; block-wise classification equals whole-array classification; a coarser level
 gives full-size results; bad requests fail in one line."""
 
+import contextlib
+
 import numpy as np
 import pytest
 
 from vemprof.errors import VemprofError
 from vemprof.learn import classify_store, load_model, save_model, train_classifier
-from vemprof.learn._classify import BLOCK
+import vemprof.learn._classify as classify
 from vemprof.learn._features import FeatureBank
 from vemprof.learn._forest import OnnxClassifier, classify_block, image_range
 from vemprof.store import Store, write_dataset
@@ -56,20 +58,13 @@ def test_a_forest_from_three_planes_finds_the_cell(tmp_path, phantom):
     assert store.provenance[-1]["step"] == "predict"
 
 
-def test_block_wise_classification_equals_the_whole_array(tmp_path, phantom):
+def test_block_wise_classification_equals_the_whole_array(tmp_path, phantom, monkeypatch):
     store = _store_with_plane_annotations(tmp_path / "cell.zarr", phantom)
     description, weights = train_classifier(store, "scribbles", trees=5, seed=1)
     save_model(tmp_path / "model", description, weights)
     # blocks smaller than the volume, so that the volume is classified in several
-    import vemprof.learn._classify as classify
-
-    original = classify.BLOCK
-    classify.BLOCK = (16, 40, 56)
-    try:
-        classify_store(store, tmp_path / "model", prefix="found_")
-    finally:
-        classify.BLOCK = original
-    assert BLOCK == original
+    monkeypatch.setattr(classify, "BLOCK", (16, 40, 56))
+    classify_store(store, tmp_path / "model", prefix="found_")
     bank = FeatureBank.from_dict(description.features)
     whole = classify_block(phantom.image, spacing=SPACING, bank=bank, grey_range=image_range(phantom.image),
                            classifier=OnnxClassifier(weights))
@@ -105,3 +100,43 @@ def test_bad_requests_fail_in_one_line(tmp_path, phantom):
         train_classifier(store, "scribbles", level=9)
     description, weights = train_classifier(store, "scribbles", trees=2)
     assert load_model(save_model(tmp_path / "m", description, weights))[0] == description
+
+
+def test_an_interrupted_classification_resumes_where_it_stopped(tmp_path, phantom, monkeypatch):
+    store = _store_with_plane_annotations(tmp_path / "cell.zarr", phantom)
+    description, weights = train_classifier(store, "scribbles", trees=5)
+    model = save_model(tmp_path / "model", description, weights)
+    monkeypatch.setattr(classify, "BLOCK", (16, 48, 48))  # 8 blocks
+
+    @contextlib.contextmanager
+    def interrupted_after_three_blocks(description, total):
+        finished = []
+
+        def advance(count):
+            finished.append(count)
+            if description == "classifying" and sum(finished) >= 3:
+                raise KeyboardInterrupt
+
+        yield advance
+
+    with pytest.raises(KeyboardInterrupt):
+        classify_store(store, model, prefix="found_", progress=interrupted_after_three_blocks)
+    logs = list((store.path / classify.SCRATCH).glob("*/done.txt"))
+    assert len(logs) == 1 and len(logs[0].read_text().split()) == 3
+
+    classify_store(store, model, prefix="found_")  # the same run again: 5 blocks to go
+    assert not (store.path / classify.SCRATCH).exists()
+    fresh = _store_with_plane_annotations(tmp_path / "fresh.zarr", phantom)
+    classify_store(fresh, model, prefix="found_")
+    assert np.array_equal(np.asarray(Store.open(store.path).probabilities("found_cell").data),
+                          np.asarray(Store.open(fresh.path).probabilities("found_cell").data))
+
+
+def test_annotations_with_fewer_pyramid_levels_than_the_image_train_a_coarse_level(tmp_path, phantom):
+    store = _store_with_plane_annotations(tmp_path / "cell.zarr", phantom, every=6)
+    painted = np.asarray(store.labels("scribbles").data)
+    store.write_annotations("one_level", painted, classes=["cell"], chunks=(32, 96, 96))  # a single chunk
+    assert len(store.pyramid("labels/one_level")) < len(store.pyramid()) > 1
+    description, _ = train_classifier(store, "one_level", level=1, trees=2)
+    assert description.training["annotated_voxels"] == train_classifier(store, "scribbles", level=1, trees=2)[
+        0].training["annotated_voxels"]

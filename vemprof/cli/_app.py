@@ -1,4 +1,4 @@
-"""The ``vemprof`` command: import, synth, info, preview, export, ops."""
+"""The ``vemprof`` command: import, synth, info, preview, export, ops, annotate-planes, train, predict, evaluate."""
 
 from __future__ import annotations
 

@@ -86,6 +86,7 @@ def plane_annotations(
         raise VemprofError(f"give one or more label images (Z, Y, X) of one shape, got "
                            f"{', '.join(str(array.shape) for array in arrays) or 'none'}")
     spacing = validate_spacing(spacing)
+    arrays = [array.rechunk(arrays[0].chunks) for array in arrays]  # block by block, the same blocks of each
     shape = arrays[0].shape
     planes = list(range(0, shape[along], every))
     plane_shape = tuple(n for i, n in enumerate(shape) if i != along)

@@ -63,7 +63,9 @@ def training_samples(
     annotated voxels, and the count of annotated voxels per value.
 
     ``image`` and ``annotations`` are (Z, Y, X) dask arrays of the same shape and chunks;
-    only the chunks holding annotated voxels are read, each with the feature bank's halo.
+    only the chunks holding annotated voxels are read and, of each, only the box around
+    its annotated voxels gets features (with the feature bank's halo): a painted plane
+    costs a plane and its halo, not the chunk.
     """
     halo = bank.halo(spacing)
     blocks = []
@@ -79,7 +81,12 @@ def training_samples(
         values = block.ravel()[where]
         for value, count in zip(*np.unique(values, return_counts=True)):
             counts[int(value)] = counts.get(int(value), 0) + int(count)
-        blocks.append((index, where, values))
+        box = _box(np.unravel_index(where, block.shape))
+        inside = np.ravel_multi_index(tuple(i - b.start for i, b in zip(np.unravel_index(where, block.shape), box)),
+                                      tuple(b.stop - b.start for b in box))
+        offset = [r.start for r in _block_region(annotations.chunks, index)]
+        region = tuple(slice(o + b.start, o + b.stop) for o, b in zip(offset, box))
+        blocks.append((region, inside, values))
     if not blocks:
         raise VemprofError("the annotations hold no annotated voxel (all 0); paint some or use "
                            "'vemprof annotate-planes'")
@@ -88,12 +95,11 @@ def training_samples(
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(total, size=keep, replace=False))
     features, targets, start = [], [], 0
-    for index, where, values in blocks:
+    for region, where, values in blocks:
         mine = chosen[(chosen >= start) & (chosen < start + len(where))] - start
         start += len(where)
         if len(mine) == 0:
             continue
-        region = _block_region(annotations.chunks, index)
         block_features = _features_with_halo(image, region, halo, spacing=spacing, bank=bank, grey_range=grey_range)
         features.append(block_features.reshape(-1, bank.count)[where[mine]])
         targets.append(values[mine])
@@ -163,6 +169,11 @@ def classify_block(block: np.ndarray, *, spacing, bank: FeatureBank, grey_range,
     probabilities = classifier.probabilities(features.reshape(-1, bank.count))
     scaled = np.rint(np.clip(probabilities, 0, 1) * 255).astype(np.uint8)
     return np.moveaxis(scaled.reshape(*shape, -1), -1, 0)
+
+
+def _box(indices) -> tuple[slice, ...]:
+    """The smallest box (slices) holding the voxels at ``indices`` (one array per axis)."""
+    return tuple(slice(int(i.min()), int(i.max()) + 1) for i in indices)
 
 
 def _block_region(chunks, index) -> tuple[slice, ...]:
