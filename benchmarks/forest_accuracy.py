@@ -13,7 +13,7 @@ slices are not contiguous, so each is a one-plane volume; the forest is trained 
 left half of each of the 27 training slices and scored on the 5 test slices (whole).
 
 Run: ``python benchmarks/forest_accuracy.py [--skip-phantom] [--skip-real] [--real DIR]
-[--workdir DIR] [--scales-nm 10,20,40,80,160]``. About 10 minutes on 2 cores.
+[--workdir DIR] [--scales-nm 10,20,40,80,160] [--trees N]``. About 10 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import numpy as np
 
 from vemprof.evaluate import semantic_scores
 from vemprof.learn import FeatureBank, annotate_planes, classify_store, save_model, train_classifier
+from vemprof.learn._forest import TREES
 from vemprof.store import Store, write_dataset
 from vemprof.synth import make_phantom
 
@@ -35,7 +36,7 @@ DEFAULT_REAL = ROOT.parent / "shared" / "data" / "epfl_hippocampus_fibsem"
 REAL_SPACING = (5.0, 5.0, 5.0)
 
 
-def phantom_runs(workdir: Path, bank: FeatureBank | None) -> list[dict]:
+def phantom_runs(workdir: Path, bank: FeatureBank | None, trees: int) -> list[dict]:
     """Cell vs resin (2 planes; level 1 and 0), nucleus and mitochondria (1 in 10)."""
     started = time.perf_counter()
     phantom = make_phantom()
@@ -47,17 +48,17 @@ def phantom_runs(workdir: Path, bank: FeatureBank | None) -> list[dict]:
     annotate_planes(store, "cell_planes", from_labels=["cell"], every=128)
     for level in (1, 0):
         rows.append(_run(store, workdir, "cell_planes", ["cell"], phantom.labels, level=level, bank=bank,
-                         what=f"cell vs resin, 2 planes (0, 128), level {level}"))
+                         trees=trees, what=f"cell vs resin, 2 planes (0, 128), level {level}"))
     annotate_planes(store, "organelle_planes", from_labels=["nucleus", "mitochondria"], every=10)
     rows.append(_run(store, workdir, "organelle_planes", ["nucleus", "mitochondria"], phantom.labels, level=0,
-                     bank=bank, what="nucleus and mitochondria, 1 plane in 10 (26 planes), level 0"))
+                     bank=bank, trees=trees, what="nucleus and mitochondria, 1 plane in 10 (26 planes), level 0"))
     return rows
 
 
 def _run(store: Store, workdir: Path, annotations: str, classes: list[str], truth: dict, *, level: int, bank,
-         what: str) -> dict:
+         trees: int, what: str) -> dict:
     started = time.perf_counter()
-    description, weights = train_classifier(store, annotations, level=level, bank=bank)
+    description, weights = train_classifier(store, annotations, level=level, bank=bank, trees=trees)
     trained = time.perf_counter()
     model = save_model(workdir / f"{annotations}-level{level}.zip", description, weights, overwrite=True)
     classify_store(store, model, level=level, prefix="predicted_", overwrite=True)
@@ -71,7 +72,7 @@ def _run(store: Store, workdir: Path, annotations: str, classes: list[str], trut
     return row
 
 
-def real_run(folder: Path, bank: FeatureBank | None) -> dict:
+def real_run(folder: Path, bank: FeatureBank | None, trees: int) -> dict:
     """Mitochondria on the EPFL slices: train on the left half of each training slice."""
     import tifffile
 
@@ -94,7 +95,7 @@ def real_run(folder: Path, bank: FeatureBank | None) -> dict:
         pick = rng.choice(features.shape[0] * features.shape[1], size=per_slice, replace=False)
         samples.append(features.reshape(-1, bank.count)[pick])
         targets.append(mask[:, :half].reshape(-1)[pick].astype(np.uint8) + 1)
-    forest = fit_forest(np.concatenate(samples), np.concatenate(targets), seed=0)
+    forest = fit_forest(np.concatenate(samples), np.concatenate(targets), trees=trees, seed=0)
     classifier = OnnxClassifier(forest_to_onnx(forest, bank.count))
     trained = time.perf_counter()
     test_range = image_range(test_raw)
@@ -128,15 +129,16 @@ def main() -> None:
     parser.add_argument("--real", type=Path, default=DEFAULT_REAL)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--scales-nm", default=None, help="feature scales in nm (default: FeatureBank.default)")
+    parser.add_argument("--trees", type=int, default=TREES, help="trees of each forest")
     arguments = parser.parse_args()
     bank = FeatureBank(tuple(float(s) for s in arguments.scales_nm.split(","))) if arguments.scales_nm else None
     rows = []
     with tempfile.TemporaryDirectory(dir=arguments.workdir) as scratch:
         if not arguments.skip_phantom:
-            rows += phantom_runs(Path(scratch), bank)
+            rows += phantom_runs(Path(scratch), bank, arguments.trees)
     if not arguments.skip_real:
         if (arguments.real / "train_raw.tif").exists():
-            rows.append(real_run(arguments.real, bank))
+            rows.append(real_run(arguments.real, bank, arguments.trees))
         else:
             print(f"no real data at {arguments.real}; skipped")
     report(rows)
