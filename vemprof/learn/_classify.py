@@ -69,7 +69,8 @@ def train_classifier(
     or the level does not exist.
     """
     classes = store.annotation_classes(annotations)
-    raw = _level(store, level, lambda: store.raw(level=level))
+    _check_level(store, level)
+    raw = store.raw(level=level)
     spacing = raw.require_spacing()
     image = raw.data
     # every f-th voxel of level 0, as the label pyramid is made, whatever levels it has
@@ -260,11 +261,10 @@ def _key(region) -> str:
     return ",".join(str(r.start) for r in region)
 
 
-def _level(store: Store, level: int, read):
+def _check_level(store: Store, level: int) -> None:
     levels = len(store.pyramid())
     if not 0 <= level < levels:
         raise VemprofError(f"--level {level} does not exist in {store.path}: it has levels 0…{levels - 1}")
-    return read()
 
 
 def _matching_level(store: Store, description: ModelDescription, level: int | None) -> int:
@@ -276,7 +276,7 @@ def _matching_level(store: Store, description: ModelDescription, level: int | No
         return bool(np.all(np.abs(np.asarray(spacing) / trained - 1) <= SPACING_TOLERANCE))
 
     if level is not None:
-        _level(store, level, lambda: None)
+        _check_level(store, level)
         if not fits(pyramid[level][1]):
             closest = [i for i, (_, s) in enumerate(pyramid) if fits(s)]
             hint = f"pass --level {closest[0]}" if closest else "retrain the model on this store"

@@ -81,8 +81,9 @@ def training_samples(
         values = block.ravel()[where]
         for value, count in zip(*np.unique(values, return_counts=True)):
             counts[int(value)] = counts.get(int(value), 0) + int(count)
-        box = _box(np.unravel_index(where, block.shape))
-        inside = np.ravel_multi_index(tuple(i - b.start for i, b in zip(np.unravel_index(where, block.shape), box)),
+        position = np.unravel_index(where, block.shape)
+        box = _box(position)
+        inside = np.ravel_multi_index(tuple(i - b.start for i, b in zip(position, box)),
                                       tuple(b.stop - b.start for b in box))
         offset = [r.start for r in _block_region(annotations.chunks, index)]
         region = tuple(slice(o + b.start, o + b.stop) for o, b in zip(offset, box))

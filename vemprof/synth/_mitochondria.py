@@ -178,7 +178,7 @@ def place_mitochondria(
                 seed = space.random_points(1, gap + smallest, rng)
                 if len(seed) == 0:
                     break
-                seed, heading, apart = seed[0], None, gap
+                seed, heading, apart = seed[0], None, None
                 clearance = float(space.clearance_at(seed)[0])
                 radius = scale * (1 + params.mitochondria_radius_gradient_per_um * clearance / 1000)
                 radius *= float(np.exp(params.mitochondria_radius_noise * rng.standard_normal()))
@@ -263,9 +263,7 @@ def _beside(lines, scale, smallest, contact_gap, space: Cytoplasm, params: Phant
 def _centrelines(seed, radius, volume, space, labels, grid, params, rng, *, heading=None, apart=None):
     """Main centreline through ``seed`` (along ``heading``, else a random direction along
     the membranes) and, for a branched one, a side branch; lengths from the planned
-    ``volume``; ``apart`` (nm) is the least distance kept from other mitochondria (default
-    the gap)."""
-    apart = params.mitochondria_gap_nm if apart is None else apart
+    ``volume``; ``apart`` as for `_grow`."""
     length = max(volume - 4 / 3 * np.pi * radius**3, 0.0) / (np.pi * radius**2)
     branched = rng.random() < params.mitochondria_branch_fraction and length > 6 * radius
     main_length = length * (1 - _BRANCH_SHARE) if branched else length
@@ -296,12 +294,14 @@ def _tangent(direction: np.ndarray, gradient: np.ndarray, keep: float = 0.0) -> 
 
 def _grow(start, heading, length, radius, space: Cytoplasm, labels, grid, params, rng, *, apart) -> np.ndarray:
     """Persistent random walk of ``length`` nm from ``start`` that keeps radius + gap from
-    the membranes and radius + ``apart`` from other mitochondria (a box test when
-    ``apart`` is the gap, a ball test for the closer contacts); stops early where it
-    cannot go on."""
+    the membranes and from other mitochondria (a box test; ``apart`` None) or, for one in
+    contact, radius + ``apart`` nm from them (a ball test); stops early where it cannot
+    go on."""
     reach = radius + params.mitochondria_gap_nm
-    neighbours = radius + apart
-    free = _free if apart == params.mitochondria_gap_nm else _free_ball
+    if apart is None:
+        neighbours, free = reach, _free
+    else:
+        neighbours, free = radius + apart, _free_ball
     step_nm = max(radius / 2, min(grid.spacing) / 2)
     points = [np.asarray(start, dtype=float)]
     travelled = 0.0
