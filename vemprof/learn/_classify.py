@@ -50,10 +50,11 @@ from vemprof.store import Store
 CELL_OPENING_NM = 100.0
 #: Relative difference of voxel size at which a model no longer fits a level.
 SPACING_TOLERANCE = 0.1
-#: Edge of the blocks classified at once, voxels. Smaller blocks spend more of their time
-#: on the halo (64 × 128 × 128: features at 2.7 s per M voxels on one core; 128³: 1.65 s);
-#: a 128³ block's 41 feature channels are 344 MB in float32, its filter scratch about as
-#: much again, and two blocks run at once on two cores.
+#: Edge of the blocks classified at once, voxels. The features cost about the same per
+#: voxel for 64 × 128 × 128 and 128³ blocks (0.9 s per M voxels on one core), but the
+#: smaller block reads more halo from the store; a 128³ block's 41 feature channels are
+#: 344 MB in float32, its filter scratch less than that again, and two blocks run at once
+#: on two cores.
 BLOCK = (128, 128, 128)
 SCRATCH = ".classify"
 

@@ -28,12 +28,15 @@ the normalisation keeps derivatives accurate at small scales. Along an axis wher
 scale is under ``MIN_SIGMA_VOXELS`` (0.3) voxels there is no smoothing, and derivatives
 along it are central differences (the limit of the normalised kernels). The Gaussian
 filters of one scale share their passes (Z, then Y, then X): smoothing, gradient and
-Hessian take 19 one-axis passes instead of 30.
+Hessian take 19 one-axis passes instead of 30. Each scale reads only the halo it
+reaches, and each pass computes only what the later passes read (the Z pass the core's
+planes plus the structure tensor's outer reach, and so on): a block filters little more
+than its own voxels at the small scales.
 
 Memory: float32 throughout. A block of ``N`` voxels, ``P`` with its halo,
 peaks at about ``4 · (C·N + 14·P)`` bytes: its ``C`` output channels and 14 float32
-scratch arrays of the padded block for one scale (derivatives, smoothed tensor
-components; measured with tracemalloc on the default bank).
+scratch arrays of at most the padded block for one scale (derivatives, smoothed tensor
+components; measured with tracemalloc on the default bank, before the passes were cropped).
 A whole array is computed with one scale per thread (as many threads as cores, at
 most one per scale), each holding its own scratch.
 """
@@ -67,8 +70,9 @@ STRUCTURE_OUTER_RATIO = 0.5
 #: Stored with the bank in model files; raised when the definition of a channel changes.
 FEATURES_VERSION = 1
 #: Voxels per slab (at least one Z plane) in the one-axis filters and the eigenvalue
-#: solver: their temporaries stay in the cache.
-_SLAB = 1 << 16
+#: solver: large enough that two threads seldom wait for the GIL between numpy calls
+#: (64 K voxels made two blocks at once run at half speed each), small enough for the cache.
+_SLAB = 1 << 18
 _CENTRAL_DIFFERENCES = {1: np.array([-0.5, 0.0, 0.5]), 2: np.array([1.0, -2.0, 1.0])}
 #: Derivative orders (z, y, x) of the Gaussian that each kind needs.
 _FIRST = ((1, 0, 0), (0, 1, 0), (0, 0, 1))
@@ -259,39 +263,47 @@ def _reflect(index: int, size: int) -> int:
     return index if index < size else 2 * size - 1 - index
 
 
-def _along(array: np.ndarray, kernel: np.ndarray | None, axis: int) -> np.ndarray:
-    """One axis of a separable filter, into a new float32 array (``array`` itself for no kernel).
+def _along(array: np.ndarray, kernel: np.ndarray | None, axis: int, window: slice | None = None) -> np.ndarray:
+    """One axis of a separable filter, at positions ``window`` (default all) along ``axis``.
 
-    A correlation with scipy's ``'reflect'`` boundary, computed in slabs of Z planes
-    (about `_SLAB` voxels, cache-sized) as float32 multiply-adds of whole shifted
+    A correlation with scipy's ``'reflect'`` boundary at ``array``'s own faces, into a
+    new float32 array (a view of ``array`` for no kernel), computed in slabs of Z
+    planes (about `_SLAB` voxels, cache-sized) as float32 multiply-adds of whole shifted
     slabs; the kernel is symmetric or antisymmetric, so each pair of taps costs one
     multiply. Two to ten times faster than ``scipy.ndimage.correlate1d`` along Z and
     Y, whose line buffers stride across memory, and a little faster along X. Every voxel gets
     the same sequence of operations, so a block's core equals the whole array's.
     """
+    size = array.shape[axis]
+    window = window or slice(0, size)
     if kernel is None:
-        return array
+        return array[(slice(None),) * axis + (window,)]
     radius = len(kernel) // 2
     weights = kernel[radius:].astype(np.float32)
     pair = np.add if kernel[0] == kernel[-1] else np.subtract
-    size = array.shape[axis]
-    extended = np.array([_reflect(i, size) for i in range(-radius, size + radius)])
-    out = np.empty(array.shape, np.float32)
-    step = max(1, _SLAB // (array.shape[1] * array.shape[2]))
-    for start in range(0, array.shape[0], step):
+    extended = np.array([_reflect(i, size) for i in range(window.start - radius, window.stop + radius)])
+    shape = list(array.shape)
+    shape[axis] = window.stop - window.start
+    out = np.empty(shape, np.float32)
+    step = max(1, _SLAB // (shape[1] * shape[2]))
+    inside = window.start >= radius and window.stop + radius <= size  # no reflected voxel needed
+    for start in range(0, shape[0], step):
         target = out[start : start + step]
         stop = start + len(target)
-        if axis > 0:
+        lead = radius  # where, along ``axis``, ``source`` holds the first target voxel's centre tap
+        if axis > 0 and inside:
+            source, lead = array[start:stop], window.start
+        elif axis > 0:
             source = np.take(array[start:stop], extended, axis=axis)
-        elif start >= radius and stop + radius <= size:
-            source = array[start - radius : stop + radius]
+        elif window.start + start >= radius and window.start + stop + radius <= size:
+            source = array[window.start + start - radius : window.start + stop + radius]
         else:
             source = np.take(array, extended[start : stop + 2 * radius], axis=0)
 
         def shifted(offset: int) -> np.ndarray:
-            window = [slice(None)] * 3
-            window[axis] = slice(radius + offset, radius + offset + target.shape[axis])
-            return source[tuple(window)]
+            taps = [slice(None)] * 3
+            taps[axis] = slice(lead + offset, lead + offset + target.shape[axis])
+            return source[tuple(taps)]
 
         scratch = np.empty(target.shape, np.float32)
         np.multiply(shifted(0), weights[0], out=target)
@@ -303,35 +315,50 @@ def _along(array: np.ndarray, kernel: np.ndarray | None, axis: int) -> np.ndarra
 
 
 def _gaussian_derivatives(
-    image: np.ndarray, sigmas: Sequence[float], orders: set[tuple[int, int, int]]
+    image: np.ndarray,
+    sigmas: Sequence[float],
+    orders: set[tuple[int, int, int]],
+    region: tuple[slice, ...],
 ) -> dict[tuple[int, int, int], np.ndarray]:
-    """Scale-normalised Gaussian derivatives of ``image`` for each (z, y, x) order, sharing passes."""
+    """Scale-normalised Gaussian derivatives of ``image`` in ``region`` for each (z, y, x)
+    order, sharing passes: each pass computes only what the later passes read."""
     kernels = [{order: _scaled_kernel(sigma, order) for order in range(3)} for sigma in sigmas]
     results = {}
     for oz in sorted({o[0] for o in orders}):
-        along_z = _along(image, kernels[0][oz], 0)
+        along_z = _along(image, kernels[0][oz], 0, region[0])
         for oy in sorted({o[1] for o in orders if o[0] == oz}):
-            along_zy = _along(along_z, kernels[1][oy], 1)
+            along_zy = _along(along_z, kernels[1][oy], 1, region[1])
             for ox in sorted({o[2] for o in orders if o[:2] == (oz, oy)}):
-                results[(oz, oy, ox)] = _along(along_zy, kernels[2][ox], 2)
+                results[(oz, oy, ox)] = _along(along_zy, kernels[2][ox], 2, region[2])
     return results
 
 
-def _smooth(image: np.ndarray, sigmas: Sequence[float]) -> np.ndarray:
-    return _gaussian_derivatives(image, sigmas, {(0, 0, 0)})[(0, 0, 0)]
+def _smooth(image: np.ndarray, sigmas: Sequence[float], region: tuple[slice, ...]) -> np.ndarray:
+    return _gaussian_derivatives(image, sigmas, {(0, 0, 0)}, region)[(0, 0, 0)]
+
+
+def _grown(core: tuple[slice, ...], margins: Sequence[int], shape: Sequence[int]) -> tuple[slice, ...]:
+    """``core`` grown by ``margins`` voxels per axis, within ``shape``."""
+    return tuple(slice(max(c.start - m, 0), min(c.stop + m, n)) for c, m, n in zip(core, margins, shape))
+
+
+def _within(core: tuple[slice, ...], region: tuple[slice, ...]) -> tuple[slice, ...]:
+    """``core`` in the coordinates of ``region`` (which holds it)."""
+    return tuple(slice(c.start - r.start, c.stop - r.start) for c, r in zip(core, region))
 
 
 def _eigenvalues_into(components: Sequence[np.ndarray], out: np.ndarray) -> None:
-    """Eigenvalues, largest first, of symmetric 3×3 matrices, into ``out[..., 0:3]``.
+    """Eigenvalues, largest first, of symmetric 3×3 matrices, into ``out[0:3]``.
 
-    ``components`` are (zz, yy, xx, zy, zx, yx) arrays of ``out``'s spatial shape. The
+    ``components`` are (zz, yy, xx, zy, zx, yx) arrays of ``out``'s spatial shape
+    (``out.shape[1:]``). The
     closed form for symmetric matrices (Smith 1961), in slabs along Z: the invariants
     in float64, the angle in float32 (four times faster than float64 trigonometry; the
     eigenvalues are off by at most about 3e-5 of the largest magnitude, where two of
     them nearly coincide).
     """
-    step = max(1, _SLAB // (out.shape[1] * out.shape[2]))
-    for start in range(0, out.shape[0], step):
+    step = max(1, _SLAB // (out.shape[2] * out.shape[3]))
+    for start in range(0, out.shape[1], step):
         zz, yy, xx, zy, zx, yx = (c[start : start + step].astype(np.float64) for c in components)
         mean = (zz + yy + xx) / 3
         zz -= mean
@@ -347,7 +374,7 @@ def _eigenvalues_into(components: Sequence[np.ndarray], out: np.ndarray) -> None
         smallest = mean - p * (cosine + np.float32(math.sqrt(3)) * sine)
         middle = np.clip(3 * mean - largest - smallest, smallest, largest)
         for channel, values in enumerate((largest, middle, smallest)):
-            out[start : start + step, ..., channel] = values
+            out[channel, start : start + step] = values
 
 
 def _scale_channels(
@@ -359,49 +386,60 @@ def _scale_channels(
     core: tuple[slice, ...],
     output: Callable[[str], np.ndarray],
 ) -> None:
-    """Compute every channel of one scale; ``output(name)`` gives the output view to fill."""
+    """Compute every channel of one scale; ``output(name)`` gives the output view to fill.
+
+    Only as much of ``image`` around ``core`` as this scale reaches is read, and the
+    derivatives are computed on ``core`` plus the structure tensor's outer reach.
+    """
     sigmas = [scale_nm / size for size in spacing]
     name = _scale_name(scale_nm)
-    d = _gaussian_derivatives(image, sigmas, {o for kind in kinds for o in _ORDERS[kind]})
+    seen = _grown(core, [max(_reach(kind, s) for kind in kinds) for s in sigmas], image.shape)
+    image, core = image[seen], _within(core, seen)
+    outer = [STRUCTURE_OUTER_RATIO * s for s in sigmas]
+    margins = [_radius(s, 0) if "structure" in kinds else 0 for s in outer]
+    region = _grown(core, margins, image.shape)
+    d = _gaussian_derivatives(image, sigmas, {o for kind in kinds for o in _ORDERS[kind]}, region)
+    inner = _within(core, region)
     if "gaussian" in kinds:
-        output(f"gaussian_{name}")[...] = d[(0, 0, 0)][core]
+        output(f"gaussian_{name}")[...] = d[(0, 0, 0)][inner]
     if "dog" in kinds:
-        smaller = _smooth(image, [DOG_RATIO * s for s in sigmas])
-        np.subtract(d[(0, 0, 0)][core], smaller[core], out=output(f"dog_{name}"))
+        smaller = _smooth(image, [DOG_RATIO * s for s in sigmas], core)
+        np.subtract(d[(0, 0, 0)][inner], smaller, out=output(f"dog_{name}"))
         del smaller
     d.pop((0, 0, 0), None)
     if "log" in kinds:
         laplacian = output(f"log_{name}")
-        np.add(d[(2, 0, 0)][core], d[(0, 2, 0)][core], out=laplacian)
-        laplacian += d[(0, 0, 2)][core]
+        np.add(d[(2, 0, 0)][inner], d[(0, 2, 0)][inner], out=laplacian)
+        laplacian += d[(0, 0, 2)][inner]
     if "hessian" in kinds:
-        second = [d[o][core] for o in _PURE_SECOND + _MIXED_SECOND]
+        second = [d[o][inner] for o in _PURE_SECOND + _MIXED_SECOND]
         _eigenvalues_into(second, output(f"hessian_{name}"))
         del second
     for order in _PURE_SECOND + _MIXED_SECOND:
         d.pop(order, None)
     if "gradient" in kinds:
-        squares = np.square(d[(1, 0, 0)][core])
-        squares += np.square(d[(0, 1, 0)][core])
-        squares += np.square(d[(0, 0, 1)][core])
+        squares = np.square(d[(1, 0, 0)][inner])
+        squares += np.square(d[(0, 1, 0)][inner])
+        squares += np.square(d[(0, 0, 1)][inner])
         np.sqrt(squares, out=output(f"gradient_{name}"))
         del squares
     if "structure" in kinds:
-        outer = [STRUCTURE_OUTER_RATIO * s for s in sigmas]
         gz, gy, gx = (d.pop(o) for o in _FIRST)
-        tensor = [_smooth(a * b, outer)[core] for a, b in ((gz, gz), (gy, gy), (gx, gx), (gz, gy), (gz, gx), (gy, gx))]
+        tensor = [_smooth(a * b, outer, inner) for a, b in ((gz, gz), (gy, gy), (gx, gx), (gz, gy), (gz, gx), (gy, gx))]
         _eigenvalues_into(tensor, output(f"structure_{name}"))
 
 
 def _features_block(
     block: np.ndarray, *, core: tuple[slice, ...], spacing: Sequence[float], bank: FeatureBank, workers: int
 ) -> np.ndarray:
-    """The (Z, Y, X, C) features of ``block[core]``, computed from ``block`` (core plus halo)."""
+    """The features of ``block[core]``, computed from ``block`` (core plus halo), channel
+    first: (C, Z, Y, X) float32. Each channel is written whole and contiguous (channel
+    last, every channel would stride over the whole output: ten times the memory traffic)."""
     image = _as_float32(block)
-    out = np.empty((*image[core].shape, bank.count), np.float32)
+    out = np.empty((bank.count, *image[core].shape), np.float32)
     starts = np.cumsum([0] + [width for _, width in bank.groups()])
     views = {
-        name: out[..., start] if width == 1 else out[..., start : start + width]
+        name: out[start] if width == 1 else out[start : start + width]
         for (name, width), start in zip(bank.groups(), starts)
     }
     views["intensity"][...] = image[core]
@@ -460,7 +498,7 @@ def compute_features(image: np.ndarray, *, spacing: Sequence[float], bank: Featu
     spacing = _spacing(spacing)
     full = tuple(slice(0, n) for n in image.shape)
     workers = min(len(bank.scales_nm), _cores())
-    return _features_block(image, core=full, spacing=spacing, bank=bank, workers=workers)
+    return np.moveaxis(_features_block(image, core=full, spacing=spacing, bank=bank, workers=workers), 0, -1)
 
 
 def features_dask(image: da.Array, *, spacing: Sequence[float], bank: FeatureBank) -> da.Array:
@@ -491,6 +529,6 @@ def features_dask(image: da.Array, *, spacing: Sequence[float], bank: FeatureBan
     spacing = _spacing(spacing)
 
     def block(padded: np.ndarray, *, core: tuple[slice, ...]) -> np.ndarray:
-        return _features_block(padded, core=core, spacing=spacing, bank=bank, workers=1)
+        return np.moveaxis(_features_block(padded, core=core, spacing=spacing, bank=bank, workers=1), 0, -1)
 
     return map_channels_with_halo(block, image, halo=bank.halo(spacing), channels=bank.count, dtype=np.float32)

@@ -32,6 +32,10 @@ MAX_DEPTH = 16
 MIN_SAMPLES_LEAF = 2
 #: Most annotated voxels used for training (drawn at random, seeded).
 MAX_SAMPLES = 200_000
+#: Voxels per call of the forest: their features (41 channels) are about 2.7 MB.
+_ROWS = 16_384
+#: Trees per part of a forest run in parts (`in_groups`).
+_TREES_PER_GROUP = 10
 
 
 def image_range(image: da.Array | np.ndarray, normalisation: dict = NORMALISATION) -> tuple[float, float]:
@@ -102,7 +106,7 @@ def training_samples(
         if len(mine) == 0:
             continue
         block_features = _features_with_halo(image, region, halo, spacing=spacing, bank=bank, grey_range=grey_range)
-        features.append(block_features.reshape(-1, bank.count)[where[mine]])
+        features.append(block_features.reshape(bank.count, -1)[:, where[mine]].T)
         targets.append(values[mine])
     return np.concatenate(features), np.concatenate(targets), counts
 
@@ -138,6 +142,8 @@ class OnnxClassifier:
     One thread per call: onnxruntime's threads would sum the trees in an order that
     depends on the thread count, changing the last bit of some probabilities; callers
     run blocks in parallel instead, and the same input always gives the same output.
+    A forest runs as `_TREES_PER_GROUP`-tree parts whose probabilities are summed (see
+    `in_groups`).
     """
 
     def __init__(self, weights: bytes):
@@ -147,7 +153,8 @@ class OnnxClassifier:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         try:
-            self.session = onnxruntime.InferenceSession(weights, options, providers=["CPUExecutionProvider"])
+            grouped = in_groups(weights)
+            self.session = onnxruntime.InferenceSession(grouped, options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own exception types
             raise VemprofError(f"the model's weights are not a valid ONNX model ({type(error).__name__}); "
                                "retrain the model") from None
@@ -159,6 +166,53 @@ class OnnxClassifier:
         return self.session.run([self.output], {self.input: np.ascontiguousarray(features, dtype=np.float32)})[0]
 
 
+def in_groups(weights: bytes, trees: int = _TREES_PER_GROUP) -> bytes:
+    """The forest in ``weights`` (one ``TreeEnsembleClassifier``, as `forest_to_onnx`
+    writes) rewritten as parts of ``trees`` trees each, their probabilities summed: the
+    same output up to the order of the sums. onnxruntime walks every tree for one voxel
+    before the next; a part's nodes stay in the core's cache while a batch of voxels
+    walks them (100 trees of ~900 nodes: 20 % faster in parts of 10). Any other model
+    is returned as it is."""
+    import onnx
+    from onnx import helper
+
+    try:
+        model = onnx.load_from_string(weights)
+    except Exception:  # onnx raises protobuf's DecodeError; onnxruntime reports it next
+        return weights
+    graph = model.graph
+    if len(graph.node) != 1 or graph.node[0].op_type != "TreeEnsembleClassifier":
+        return weights
+    ensemble = graph.node[0]
+    attributes = {a.name: helper.get_attribute_value(a) for a in ensemble.attribute}
+    two_classes = len(set(attributes["class_ids"])) < len(attributes["classlabels_int64s"])
+    tree_of = {"nodes_": np.asarray(attributes["nodes_treeids"]), "class_": np.asarray(attributes["class_treeids"])}
+    parts = []
+    for first in range(0, int(tree_of["nodes_"].max()) + 1, trees):
+        chosen = {prefix: np.flatnonzero((ids >= first) & (ids < first + trees)) for prefix, ids in tree_of.items()}
+        part = {name: value if name[:6] not in chosen else [value[i] for i in chosen[name[:6]]]
+                for name, value in attributes.items()}
+        outputs = [f"label_{first}", f"probabilities_{first}"]
+        parts.append(helper.make_node("TreeEnsembleClassifier", [ensemble.input[0]], outputs, domain="ai.onnx.ml",
+                                      **part))
+    probabilities = [o for o in graph.output if o.name == ensemble.output[1]]
+    if two_classes:  # the leaves hold the second class's probability; the runtime adds 1 − p
+        sums = [helper.make_node("Gather", [node.output[1], "second"], [f"p_{i}"], axis=1)
+                for i, node in enumerate(parts)]
+        sums += [helper.make_node("Sum", [node.output[0] for node in sums], ["p"]),
+                 helper.make_node("Sub", ["one", "p"], ["q"]),
+                 helper.make_node("Concat", ["q", "p"], [ensemble.output[1]], axis=1)]
+        constants = [helper.make_tensor("second", onnx.TensorProto.INT64, [1], [1]),
+                     helper.make_tensor("one", onnx.TensorProto.FLOAT, [1], [1.0])]
+    else:
+        sums = [helper.make_node("Sum", [node.output[1] for node in parts], [ensemble.output[1]])]
+        constants = []
+    grouped = helper.make_graph(parts + sums, "forest in groups", list(graph.input), probabilities,
+                                initializer=constants)
+    return helper.make_model(grouped, opset_imports=list(model.opset_import), ir_version=model.ir_version)\
+        .SerializeToString()
+
+
 def classify_block(block: np.ndarray, *, spacing, bank: FeatureBank, grey_range, classifier: OnnxClassifier,
                    core: tuple[slice, ...] | None = None) -> np.ndarray:
     """Probabilities (classes, Z, Y, X) uint8 (0–255) of ``block[core]`` (default: all
@@ -166,10 +220,14 @@ def classify_block(block: np.ndarray, *, spacing, bank: FeatureBank, grey_range,
     own faces where it has no halo, as for the whole array)."""
     core = core or tuple(slice(0, n) for n in block.shape)
     features = _features_block(normalised(block, grey_range), core=core, spacing=spacing, bank=bank, workers=1)
-    shape = features.shape[:3]
-    probabilities = classifier.probabilities(features.reshape(-1, bank.count))
-    scaled = np.rint(np.clip(probabilities, 0, 1) * 255).astype(np.uint8)
-    return np.moveaxis(scaled.reshape(*shape, -1), -1, 0)
+    shape = features.shape[1:]
+    by_channel = features.reshape(bank.count, -1)
+    rows = by_channel.shape[1]
+    batches = []
+    for start in range(0, rows, _ROWS):  # voxels as rows, a cache-sized batch at a time
+        probabilities = classifier.probabilities(np.ascontiguousarray(by_channel[:, start : start + _ROWS].T))
+        batches.append(np.rint(np.clip(probabilities.T, 0, 1) * 255).astype(np.uint8))
+    return np.concatenate(batches, axis=1).reshape(-1, *shape)
 
 
 def _box(indices) -> tuple[slice, ...]:
@@ -191,6 +249,6 @@ def grown_block(image, region: tuple[slice, ...], halo) -> tuple[np.ndarray, tup
 
 
 def _features_with_halo(image: da.Array, region, halo, *, spacing, bank, grey_range) -> np.ndarray:
-    """Features (Z, Y, X, C) of ``region`` of ``image``, equal to those of the whole image."""
+    """Features (C, Z, Y, X) of ``region`` of ``image``, equal to those of the whole image."""
     block, core = grown_block(image, region, halo)
     return _features_block(normalised(block, grey_range), core=core, spacing=spacing, bank=bank, workers=1)
