@@ -2,9 +2,9 @@
 #   make demo   — make a phantom cell, export it to TIFF, import it, print its summary, write a preview,
 #                 find the cell from two painted planes (train, predict) and score it against the truth
 #   make test   — run the test suite
-# Each creates .venv and installs vemprof with what it needs. When the deep-learning extra
-# is added, `pip install torch==2.13.0` must come first (a CPU build lies on disk; any
-# other version pulls a multi-GB CUDA build).
+# Each creates .venv and installs vemprof with what it needs, the deep-learning extra
+# included: `pip install torch==2.13.0` comes first (a CPU build lies on disk; any other
+# version, or an unpinned torch, pulls a multi-GB CUDA build).
 
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +17,8 @@ EXAMPLE := example
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[test,learn]'
 	touch $(STAMP)
 
 demo: $(STAMP)

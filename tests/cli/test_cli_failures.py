@@ -181,6 +181,17 @@ def a_store_and_a_model(folder: Path, store: Path) -> None:
     shutil.copytree(_trained_model(store), folder / "model")
 
 
+def a_store_and_a_unet(folder: Path, store: Path) -> None:
+    """A store and a U-Net trained for one step on it (a 128-pixel patch: larger than its planes)."""
+    from vemprof.learn import save_model, train_unet
+    from vemprof.store import Store
+
+    a_store_with_annotations(folder, store)
+    description, weights, others = train_unet(Store.open(folder / "cell.zarr"), "paint", max_iterations=1,
+                                              device="cpu")
+    save_model(folder / "unet", description, weights, others=others)
+
+
 def a_store_and_a_model_of_other_voxels(folder: Path, store: Path) -> None:
     from dataclasses import replace
 
@@ -346,8 +357,12 @@ FAILURES = [
             "nucleus have no annotated voxel"),
     Failure("train cell.zarr --annotations paint --out model --level 7", a_store_with_annotations,
             "--level 7 does not exist"),
-    Failure("train cell.zarr --annotations paint --out model --kind unet", a_store_with_annotations,
-            "--kind unet is not available"),
+    Failure("train cell.zarr --annotations paint --out model --kind magic", a_store_with_annotations,
+            "--kind magic is not available; this vemprof trains: forest, unet"),
+    Failure("train cell.zarr --annotations paint --out model --kind unet --device cuda", a_store_with_annotations,
+            "--device cuda asked for, but PyTorch sees no CUDA GPU here; use --device cpu"),
+    Failure("train cell.zarr --annotations paint --out model --kind unet --max-minutes 0", a_store_with_annotations,
+            "--max-minutes must be positive"),
     Failure("train cell.zarr --annotations paint --out model --trees 0", a_store_with_annotations,
             "--trees must be at least 1"),
     Failure("train cell.zarr --annotations paint --out cell.zarr", a_store_with_annotations,
@@ -364,6 +379,8 @@ FAILURES = [
     Failure("predict cell.zarr --model model", a_store_and_a_model,
             "already holds labels/nucleus; pass --prefix (e.g. --prefix predicted_)"),
     Failure("predict nope.zarr --model model", nothing, "no such dataset store"),
+    Failure("predict cell.zarr --model unet --prefix p_", a_store_and_a_unet,
+            "the planes at level 0 are 48 × 40 pixels, smaller than the model's 128-pixel training patch"),
     # usage mistakes: click's own message, also status 2
     Failure("import", nothing, "Missing argument", status=2),
     Failure("import em.tif cell.zarr --no-such-option", a_calibrated_tiff, "No such option", status=2),

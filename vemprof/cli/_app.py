@@ -228,17 +228,21 @@ def train(
     store: Path = typer.Argument(..., help="The dataset store holding the raw image and the annotations."),
     annotations: str = typer.Option(..., "--annotations", metavar="NAME", help="Annotation image in the store."),
     out: Path = typer.Option(..., "--out", metavar="MODEL", help="Model to write: a folder, or MODEL.zip."),
-    kind: str = typer.Option("forest", "--kind", help="Model kind: forest (pixel classifier)."),
+    kind: str = typer.Option("forest", "--kind", help="Model kind: forest (pixel classifier) or unet (2D U-Net)."),
     level: int = typer.Option(0, "--level", help="Pyramid level to train on (coarser: faster, for cell vs resin)."),
-    trees: int = typer.Option(100, "--trees", help="Trees of the forest."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the voxel sampling and the forest."),
+    trees: int = typer.Option(100, "--trees", help="Forest: its trees."),
+    max_minutes: float = typer.Option(10.0, "--max-minutes", help="U-Net: stop training then, keeping the best."),
+    max_iterations: int = typer.Option(5000, "--max-iterations", help="U-Net: most training steps."),
+    device: str = typer.Option("auto", "--device", help="U-Net: auto, cpu or cuda."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the sampling and the model."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model."),
 ) -> None:
-    """Train a pixel classifier on a store's sparse annotations; save it as a model file."""
+    """Train a pixel classifier or a U-Net on a store's sparse annotations; save it as a model file."""
     from vemprof.cli._learn import run_train
 
     run_train(store, annotations=annotations, kind=kind, out=out, level=level, seed=seed, trees=trees,
-              overwrite=overwrite, console=console)
+              max_minutes=max_minutes, max_iterations=max_iterations, device=device, overwrite=overwrite,
+              console=console)
 
 
 @app.command()
@@ -249,11 +253,13 @@ def predict(
                                         help="Pyramid level to classify; results are upsampled to full size."),
     prefix: str = typer.Option("", "--prefix", help="Write labels/PREFIXclass and probabilities/PREFIXclass."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs of those names."),
+    device: str = typer.Option("auto", "--device", help="U-Net: auto, cpu (onnxruntime) or cuda (PyTorch)."),
 ) -> None:
     """Classify a store with a model: probabilities/<class> (0-255) and labels/<class>."""
     from vemprof.cli._learn import run_predict
 
-    run_predict(store, model=model, level=level, prefix=prefix, overwrite=overwrite, console=console)
+    run_predict(store, model=model, level=level, prefix=prefix, overwrite=overwrite, device=device,
+                console=console)
 
 
 @app.command()

@@ -10,14 +10,14 @@ from rich.console import Console
 from vemprof.cli._rich_progress import rich_progress
 from vemprof.errors import VemprofError
 
-#: Kinds of model `train` makes (the U-Net comes with its own issue).
-KINDS = ("forest",)
+#: Kinds of model `train` makes.
+KINDS = ("forest", "unet")
 
 
 def run_train(store_path: Path, *, annotations: str, kind: str, out: Path, level: int, seed: int, trees: int,
-              overwrite: bool, console: Console) -> None:
+              max_minutes: float, max_iterations: int, device: str, overwrite: bool, console: Console) -> None:
     """Train a model on the store's annotations and save it to ``out``."""
-    from vemprof.learn import save_model, train_classifier
+    from vemprof.learn import save_model, train_classifier, train_unet
     from vemprof.store import Store
 
     if kind not in KINDS:
@@ -28,16 +28,25 @@ def run_train(store_path: Path, *, annotations: str, kind: str, out: Path, level
         raise VemprofError(f"{out} already exists; choose another --out or pass --overwrite")
     store = Store.open(store_path)
     started = time.perf_counter()
-    description, weights = train_classifier(store, annotations, level=level, trees=trees, seed=seed,
-                                            progress=rich_progress)
-    save_model(out, description, weights, overwrite=overwrite)
-    voxels = ", ".join(f"{name} {count}" for name, count in description.training["annotated_voxels"].items())
-    console.print(f"trained a {kind} on {description.training['sampled_voxels']} voxels "
-                  f"(annotated: {voxels}) in {time.perf_counter() - started:.1f} s")
+    if kind == "forest":
+        description, weights = train_classifier(store, annotations, level=level, trees=trees, seed=seed,
+                                                progress=rich_progress)
+        others = {}
+        voxels = ", ".join(f"{name} {count}" for name, count in description.training["annotated_voxels"].items())
+        summary = f"on {description.training['sampled_voxels']} voxels (annotated: {voxels})"
+    else:
+        description, weights, others = train_unet(store, annotations, level=level, max_minutes=max_minutes,
+                                                  max_iterations=max_iterations, device=device, seed=seed,
+                                                  progress=rich_progress)
+        training = description.training
+        summary = (f"for {training['iterations']} iterations on {len(training['planes']['training'])} planes "
+                   f"(best validation mean IoU {training['best_mean_iou']:.3f})")
+    save_model(out, description, weights, others=others, overwrite=overwrite)
+    console.print(f"trained a {kind} {summary} in {time.perf_counter() - started:.1f} s")
     console.print(f"wrote {out} ({len(weights) / 2**20:.1f} MiB)")
 
 
-def run_predict(store_path: Path, *, model: Path, level: int | None, prefix: str, overwrite: bool,
+def run_predict(store_path: Path, *, model: Path, level: int | None, prefix: str, overwrite: bool, device: str,
                 console: Console) -> None:
     """Classify the store's raw image with ``model``; write probabilities and labels."""
     from vemprof.learn import classify_store
@@ -45,6 +54,7 @@ def run_predict(store_path: Path, *, model: Path, level: int | None, prefix: str
 
     store = Store.open(store_path)
     started = time.perf_counter()
-    written = classify_store(store, model, level=level, prefix=prefix, overwrite=overwrite, progress=rich_progress)
+    written = classify_store(store, model, level=level, prefix=prefix, overwrite=overwrite, device=device,
+                             progress=rich_progress)
     console.print(f"classified {store_path} in {time.perf_counter() - started:.1f} s; wrote "
                   + ", ".join(f"probabilities/{n} and labels/{n}" for n in written))

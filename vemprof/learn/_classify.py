@@ -1,4 +1,4 @@
-"""Train a pixel classifier on a store's annotations; classify a whole store with it.
+"""Train a pixel classifier on a store's annotations; classify a whole store with it or a U-Net.
 
 `train_classifier` reads the raw image and an annotation image at one pyramid level and
 returns a model (description and ONNX weights, see `_model`). `classify_store` runs a
@@ -7,9 +7,11 @@ parallel, a progress bar, memory bounded by the block size) into a scratch array
 per-class probabilities, then writes ``probabilities/<class>`` (uint8, 0–255) and
 ``labels/<class>`` (the class with the highest probability) for every class but the
 background. Run at a coarser level, the probabilities are interpolated (trilinear) to
-full resolution before they are written. A class named ``cell`` gets a clean mask: the
-largest component, holes filled, protrusions thinner than ``CELL_OPENING_NM`` opened
-away.
+full resolution before they are written. A forest's class named ``cell`` gets a clean
+mask: the largest component, holes filled, protrusions thinner than ``CELL_OPENING_NM``
+opened away. A U-Net (`_unet`) runs over blocks of whole planes, tile by tile
+(`_tiles`), and its label images are cleaned at full resolution as its description says
+(`_cleanup`: e.g. mitochondria split into instances).
 """
 
 from __future__ import annotations
@@ -41,9 +43,12 @@ from vemprof.learn._forest import (
     forest_to_onnx,
     grown_block,
     image_range,
+    normalised,
     training_samples,
 )
-from vemprof.learn._model import ModelDescription, load_model
+from vemprof.learn._cleanup import clean_mask
+from vemprof.learn._model import ModelDescription, load_model, model_file
+from vemprof.learn._tiles import predict_region
 from vemprof.store import Store
 
 #: Opening radius of the cleaned cell mask, nm: microvilli-thin threads and speckle go.
@@ -56,6 +61,9 @@ SPACING_TOLERANCE = 0.1
 #: 344 MB in float32, its filter scratch less than that again, and two blocks run at once
 #: on two cores.
 BLOCK = (128, 128, 128)
+#: The U-Net's blocks: a few whole planes (up to 2048 × 2048 pixels; tiles that straddle a
+#: block's edge are computed by both blocks).
+UNET_BLOCK = (8, 2048, 2048)
 SCRATCH = ".classify"
 
 
@@ -108,16 +116,18 @@ def train_classifier(
 
 def classify_store(
     store: Store, model: str | os.PathLike, *, level: int | None = None, prefix: str = "", overwrite: bool = False,
-    threads: int | None = None, progress: ProgressReporter = no_progress,
+    threads: int | None = None, device: str = "auto", progress: ProgressReporter = no_progress,
 ) -> list[str]:
-    """Classify ``store``'s raw image with the model at ``model``; write a probability map
-    and a label image per class but the background, named ``prefix + class``. Returns
-    the names written.
+    """Classify ``store``'s raw image with the model at ``model`` (a forest or a U-Net);
+    write a probability map and a label image per class but the background, named
+    ``prefix + class``. Returns the names written.
 
     ``level`` defaults to the level whose voxel size is the model's; a level whose voxel
-    size differs by more than `SPACING_TOLERANCE` is refused (the features' scales are in
-    nm, but the forest learnt them at one voxel size). Existing outputs of those names
-    (e.g. a phantom's ground truth ``labels/cell``) are replaced only with ``overwrite``.
+    size differs by more than `SPACING_TOLERANCE` is refused (the model learnt its
+    classes at one voxel size). Existing outputs of those names (e.g. a phantom's ground
+    truth ``labels/cell``) are replaced only with ``overwrite``. ``threads`` are the
+    forest's blocks at once; ``device`` runs a U-Net on ``cpu`` (onnxruntime), ``cuda``
+    (PyTorch) or whichever is at hand (``auto``).
     """
     description, weights = load_model(model)
     level = _matching_level(store, description, level)
@@ -129,20 +139,24 @@ def classify_store(
                            "to write beside them, or --overwrite to replace them")
     raw = store.raw(level=level)
     spacing = raw.require_spacing()
-    bank = FeatureBank.from_dict(description.features)
     grey_range = image_range(raw.data)
-    classifier = OnnxClassifier(weights)
+    if description.kind == "forest":
+        blocks, compute = _forest_blocks(raw.data, description, weights, spacing=spacing, grey_range=grey_range)
+        threads = threads or min(os.cpu_count() or 1, 4)
+    else:
+        blocks, compute = _unet_blocks(raw.data, description, model, device=device, grey_range=grey_range,
+                                       level=level)
+        threads = 1  # the network uses every core on each batch of tiles
     scratch = _scratch(store, weights, level, grey_range)
-    probabilities = _classify_into(scratch, raw.data, spacing=spacing, bank=bank, grey_range=grey_range,
-                                   classifier=classifier, classes=len(description.classes), threads=threads,
-                                   progress=progress)
+    probabilities = _classify_into(scratch, raw.data.shape, blocks=blocks, compute=compute,
+                                   classes=len(description.classes), threads=threads, progress=progress)
     full_shape = store.pyramid()[0][0]
     factors = tuple(round(a / b) for a, b in zip(spacing, store.spacing))
     winner = da.argmax(da.from_zarr(probabilities), axis=0)
     written = []
     for index, (name, output) in enumerate(zip(description.classes[1:], names), start=1):
         mask = (winner == index).astype(np.uint8)
-        if name == "cell":
+        if name == "cell" and description.kind == "forest":
             mask = clean_cell_mask(mask > 0, spacing=spacing).astype(np.uint8)
         if level > 0:  # the coarse mask is made once, then interpolated block by block
             coarse = _materialised(mask * np.uint8(255), scratch / f"mask-{index}")
@@ -150,8 +164,12 @@ def classify_store(
             probability = upsample(_Plane(probabilities, index), factors=factors, shape=full_shape)
         else:
             probability = da.from_zarr(probabilities)[index]
+        if description.kind == "unet":  # cleaned at full resolution: instance ids cannot be interpolated
+            mask = clean_mask(mask > 0, name=name, spacing=store.spacing,
+                              parameters=description.features["cleanup"].get(name))
         for kind, array, write in (("probabilities", probability, store.write_probabilities),
-                                   ("labels", mask.astype(np.uint8), store.write_labels)):
+                                   ("labels", mask if mask.dtype != bool else mask.astype(np.uint8),
+                                    store.write_labels)):
             total = store.chunks_to_write(full_shape, averaged=kind == "probabilities")
             with progress(f"writing {kind}/{output}", total) as advance:
                 write(output, array, progress=advance)
@@ -226,31 +244,71 @@ def _scratch(store: Store, weights: bytes, level: int, grey_range) -> Path:
     return folder / key
 
 
-def _classify_into(scratch: Path, image: da.Array, *, spacing, bank, grey_range, classifier, classes: int,
-                   threads: int | None, progress: ProgressReporter) -> zarr.Array:
-    """Per-class probabilities (classes, Z, Y, X) uint8 of ``image``, computed block by
-    block (blocks already in ``scratch`` from an interrupted run are kept) into a zarr
-    array in ``scratch``, which is returned."""
+def _forest_blocks(image: da.Array, description: ModelDescription, weights: bytes, *, spacing, grey_range):
+    """The forest's block shape and its ``compute(region) -> (classes, …) uint8``."""
+    bank = FeatureBank.from_dict(description.features)
+    classifier = OnnxClassifier(weights)
     blocks = tuple(min(b, n) for b, n in zip(BLOCK, image.shape))
-    target = zarr.open_array(str(scratch / "probabilities"), mode="a", shape=(classes, *image.shape),
-                             chunks=(classes, *blocks), dtype=np.uint8, fill_value=0)
-    log = scratch / "done.txt"
-    done = set(log.read_text().split()) if log.exists() else set()
-    regions = [tuple(slice(i * b, min((i + 1) * b, n)) for i, b, n in zip(index, blocks, image.shape))
-               for index in np.ndindex(*[math.ceil(n / b) for n, b in zip(image.shape, blocks)])]
-    pending = [r for r in regions if _key(r) not in done]
     halo = bank.halo(spacing)
     source = image.rechunk(blocks)
 
-    def one(region):
+    def compute(region):
         block, core = grown_block(source, region, halo)
-        target[(slice(None), *region)] = classify_block(block, spacing=spacing, bank=bank, grey_range=grey_range,
-                                                        classifier=classifier, core=core)
+        return classify_block(block, spacing=spacing, bank=bank, grey_range=grey_range, classifier=classifier,
+                              core=core)
+
+    return blocks, compute
+
+
+def _unet_blocks(image: da.Array, description: ModelDescription, model, *, device: str, grey_range, level: int):
+    """The U-Net's block shape (`UNET_BLOCK`, whole planes where they fit) and its
+    ``compute(region)``: the tiles of the blocks' planes (`_tiles`), blended."""
+    from vemprof.learn._unet import OnnxNetwork, TorchNetwork, choose_device, load_network, multiple_of
+
+    features = description.features
+    step = multiple_of(features["network"])
+    plane = min(image.shape[1:])
+    tile = min(features["tile"], plane // step * step)
+    if tile < features["patch"]:
+        raise VemprofError(f"the planes at level {level} are {image.shape[1]} × {image.shape[2]} pixels, smaller "
+                           f"than the model's {features['patch']}-pixel training patch; use a finer --level")
+    if choose_device(device) == "cpu":
+        run = OnnxNetwork(load_model(model)[1])
+    else:
+        network = load_network(model_file(model, "unet.pt"), len(description.classes), features["network"])
+        run = TorchNetwork(network, "cuda")
+    blocks = tuple(min(b, n) for b, n in zip(UNET_BLOCK, image.shape))
+    source = image.rechunk(blocks)
+    overlap = min(features["overlap"], tile // 4)
+
+    def compute(region):
+        probabilities = predict_region(source, region, run=run, classes=len(description.classes), tile=tile,
+                                       overlap=overlap, prepare=lambda window: normalised(window, grey_range))
+        return np.rint(np.clip(probabilities, 0, 1) * 255).astype(np.uint8)
+
+    return blocks, compute
+
+
+def _classify_into(scratch: Path, shape: tuple[int, ...], *, blocks, compute, classes: int, threads: int,
+                   progress: ProgressReporter) -> zarr.Array:
+    """Per-class probabilities (classes, Z, Y, X) uint8 of a volume of ``shape``,
+    ``compute(region)`` block by block (blocks already in ``scratch`` from an interrupted
+    run are kept) into a zarr array in ``scratch``, which is returned."""
+    target = zarr.open_array(str(scratch / "probabilities"), mode="a", shape=(classes, *shape),
+                             chunks=(classes, *blocks), dtype=np.uint8, fill_value=0)
+    log = scratch / "done.txt"
+    done = set(log.read_text().split()) if log.exists() else set()
+    regions = [tuple(slice(i * b, min((i + 1) * b, n)) for i, b, n in zip(index, blocks, shape))
+               for index in np.ndindex(*[math.ceil(n / b) for n, b in zip(shape, blocks)])]
+    pending = [r for r in regions if _key(r) not in done]
+
+    def one(region):
+        target[(slice(None), *region)] = compute(region)
         return region
 
     with progress("classifying", len(regions)) as advance, open(log, "a") as record:
         advance(len(regions) - len(pending))
-        with ThreadPoolExecutor(max_workers=threads or min(os.cpu_count() or 1, 4)) as pool:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
             for region in pool.map(one, pending):
                 record.write(_key(region) + "\n")
                 record.flush()

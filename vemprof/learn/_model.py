@@ -1,17 +1,20 @@
 """Model files: a JSON description and the model in a portable, safe format; no pickles.
 
-A model is a folder (``MODEL/``) or a zip archive (``MODEL.zip``) holding exactly
+A model is a folder (``MODEL/``) or a zip archive (``MODEL.zip``) holding
 
     model.json       what the model is: format, kind, classes, feature bank (scales in
-                     nm), the voxel size and pyramid level it was trained at, the image
-                     normalisation, training details, the vemprof version
-    <weights file>   the model itself: ``forest.onnx`` (ONNX, run with onnxruntime) for
-                     a random forest
+                     nm) or network, the voxel size and pyramid level it was trained at,
+                     the image normalisation, training details, the vemprof version
+    <weights file>   the model itself in ONNX, run with onnxruntime: ``forest.onnx`` for
+                     a random forest, ``unet.onnx`` for a U-Net
+    <other files>    of its kind: a U-Net's PyTorch weights ``unet.pt`` (a state dict of
+                     tensors, read with ``torch.load(weights_only=True)``, for GPUs)
+    training.csv, training.png   optional: the training log and its plot
 
-Loading reads JSON and ONNX only, so a model file cannot run code when it is opened. It
-refuses a path that is not a vemprof model, a model written by a newer format, and an
-archive with any member outside its own folder (zip-slip) or beside the two files — each
-with a one-line error.
+Loading reads JSON, ONNX and tensors only, so a model file cannot run code when it is
+opened. It refuses a path that is not a vemprof model, a model written by a newer format,
+and an archive with any member outside its own folder (zip-slip) or beside those files —
+each with a one-line error.
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ from vemprof.errors import VemprofError
 MODEL_FORMAT = "vemprof-model"
 FORMAT_VERSION = 1
 DESCRIPTION_FILE = "model.json"
-#: The weights file of each kind of model.
-WEIGHTS_FILE = {"forest": "forest.onnx"}
+#: The files of each kind of model, its ONNX weights first.
+FILES = {"forest": ("forest.onnx",), "unet": ("unet.onnx", "unet.pt")}
+#: Files any model may hold besides.
+OPTIONAL_FILES = ("training.csv", "training.png")
 #: Largest description read, bytes (a description is a few kB).
 _MAX_DESCRIPTION_BYTES = 1 << 20
 
@@ -43,12 +48,13 @@ class ModelDescription:
     Attributes
     ----------
     kind : str
-        "forest" (more kinds, e.g. "unet", share the layout).
+        "forest" or "unet".
     classes : list of str
         Output classes in order; the first is "background" (annotation value 1), class k
         is annotation value k + 1.
     features : dict
-        The feature bank (`FeatureBank.to_dict`): scales in nm.
+        What the model sees: the feature bank (`FeatureBank.to_dict`, scales in nm) of
+        a forest; a U-Net's network, tile and clean-up (see `_unet`).
     spacing_nm : list of 3 floats
         Voxel size (Z, Y, X) of the image it was trained on, nm.
     level : int
@@ -75,16 +81,24 @@ class ModelDescription:
 
     @property
     def weights_file(self) -> str:
-        return WEIGHTS_FILE[self.kind]
+        return FILES[self.kind][0]
 
 
 def save_model(path: str | os.PathLike, description: ModelDescription, weights: bytes, *,
-               overwrite: bool = False) -> Path:
+               others: dict[str, bytes] | None = None, overwrite: bool = False) -> Path:
     """Write the model to ``path``: a zip archive if it ends in ``.zip``, else a folder.
 
-    Written beside the destination first and moved into place, so an interrupted save
-    leaves no half-written model; an existing model is replaced only with ``overwrite``.
+    ``weights`` are the ONNX weights; ``others`` the kind's other files and the optional
+    ones, by name (see the module's text). Written beside the destination first and
+    moved into place, so an interrupted save leaves no half-written model; an existing
+    model is replaced only with ``overwrite``.
     """
+    files = {description.weights_file: weights, **(others or {})}
+    unknown = set(files) - set(FILES[description.kind]) - set(OPTIONAL_FILES)
+    missing = set(FILES[description.kind]) - set(files)
+    if unknown or missing:
+        raise VemprofError(f"a {description.kind} model holds {', '.join(FILES[description.kind])} (and optionally "
+                           f"{', '.join(OPTIONAL_FILES)}); got {', '.join(sorted(files))}")
     path = Path(path)
     if path.exists() and not overwrite:
         raise VemprofError(f"{path} already exists; choose another --out or pass --overwrite")
@@ -96,11 +110,13 @@ def save_model(path: str | os.PathLike, description: ModelDescription, weights: 
         if path.suffix == ".zip":
             with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
                 archive.writestr(DESCRIPTION_FILE, text)
-                archive.writestr(description.weights_file, weights)
+                for name, content in files.items():
+                    archive.writestr(name, content)
         else:
             temporary.mkdir()
             (temporary / DESCRIPTION_FILE).write_text(text)
-            (temporary / description.weights_file).write_bytes(weights)
+            for name, content in files.items():
+                (temporary / name).write_bytes(content)
         _replace(temporary, path)
     finally:
         if temporary.exists():
@@ -109,8 +125,23 @@ def save_model(path: str | os.PathLike, description: ModelDescription, weights: 
 
 
 def load_model(path: str | os.PathLike) -> tuple[ModelDescription, bytes]:
-    """The description and weights of the model at ``path`` (folder or zip)."""
-    path = Path(path)
+    """The description and ONNX weights of the model at ``path`` (folder or zip)."""
+    description, read = _open(Path(path))
+    return description, read(description.weights_file)
+
+
+def model_file(path: str | os.PathLike, name: str) -> bytes | None:
+    """The file ``name`` of the model at ``path`` (checked as `load_model` does), or None
+    if the model has no such optional file."""
+    _, read = _open(Path(path))
+    try:
+        return read(name)
+    except (KeyError, FileNotFoundError):  # an optional file this model lacks
+        return None
+
+
+def _open(path: Path):
+    """The model's description and a function that reads one of its files by name."""
     if not path.exists():
         raise VemprofError(f"no such model: {path}; train one with 'vemprof train STORE --out {path}'")
     if path.is_dir():
@@ -127,13 +158,14 @@ def load_model(path: str | os.PathLike) -> tuple[ModelDescription, bytes]:
     if DESCRIPTION_FILE not in names:
         raise VemprofError(f"{path} is not a vemprof model: it has no {DESCRIPTION_FILE}")
     description = _parse_description(read(DESCRIPTION_FILE), path)
-    extra = names - {DESCRIPTION_FILE, description.weights_file}
+    extra = names - {DESCRIPTION_FILE, *FILES[description.kind], *OPTIONAL_FILES}
     if extra:
         raise VemprofError(f"{path} holds files a vemprof model does not ({', '.join(sorted(extra))}); "
                            "it was not written by vemprof, retrain or remove them")
-    if description.weights_file not in names:
-        raise VemprofError(f"{path} is incomplete: {description.weights_file} is missing; retrain the model")
-    return description, read(description.weights_file)
+    missing = [name for name in FILES[description.kind] if name not in names]
+    if missing:
+        raise VemprofError(f"{path} is incomplete: {', '.join(missing)} is missing; retrain the model")
+    return description, read
 
 
 def _parse_description(raw: bytes, path: Path) -> ModelDescription:
@@ -151,9 +183,9 @@ def _parse_description(raw: bytes, path: Path) -> ModelDescription:
             f"{path} was written by a newer vemprof (model format {version}; this one reads up to "
             f"{FORMAT_VERSION}); upgrade vemprof with 'pip install -U vemprof'"
         )
-    if values.get("kind") not in WEIGHTS_FILE:
+    if values.get("kind") not in FILES:
         raise VemprofError(f"{path}: unknown model kind {values.get('kind')!r}; this vemprof knows "
-                           f"{', '.join(WEIGHTS_FILE)}")
+                           f"{', '.join(FILES)}")
     known = set(ModelDescription.__dataclass_fields__)
     try:
         return ModelDescription(**{k: v for k, v in values.items() if k in known})

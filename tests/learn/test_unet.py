@@ -1,0 +1,111 @@
+"""The 2D U-Net: seamless tiled prediction, training on sparse planes of a small phantom,
+the model's files, prediction over a store, and bad requests in one line."""
+
+import csv
+import io
+
+import numpy as np
+import pytest
+import torch
+
+from vemprof.errors import VemprofError
+from vemprof.learn import classify_store, save_model, train_unet
+from vemprof.learn._model import model_file
+from vemprof.learn._tiles import predict_region, tile_starts
+from vemprof.learn._unet import OnnxNetwork, TorchNetwork, build_network, choose_device, onnx_bytes
+from vemprof.store import write_dataset
+from vemprof.synth import make_phantom
+
+SPACING = (60.0, 60.0, 60.0)
+#: A small network for tests: 3 levels (tiles a multiple of 4), one residual unit each.
+SMALL = {"channels": [8, 16, 32], "residual_units": 1}
+
+
+@pytest.fixture(scope="module")
+def phantom():
+    return make_phantom(shape=(32, 96, 96), spacing=SPACING, n_mitochondria=4, seed=3)
+
+
+@pytest.fixture(scope="module")
+def network():
+    torch.manual_seed(0)
+    return build_network(3, SMALL).eval()
+
+
+def test_tiles_cover_the_plane_and_end_flush_with_it():
+    assert tile_starts(300, tile=64, overlap=16) == [0, 48, 96, 144, 192, 236]
+    assert tile_starts(64, tile=64, overlap=16) == [0]
+    with pytest.raises(VemprofError, match="smaller than the 64-pixel tile"):
+        tile_starts(50, tile=64, overlap=16)
+
+
+def test_a_volume_predicted_in_blocks_equals_it_predicted_whole(network):
+    image = np.random.default_rng(0).random((3, 150, 170), dtype=np.float32)
+    run = TorchNetwork(network, "cpu")
+    whole = predict_region(image, (slice(0, 3), slice(0, 150), slice(0, 170)), run=run, classes=3, tile=64,
+                           overlap=16)
+    pieces = np.zeros_like(whole)
+    for z in (slice(0, 2), slice(2, 3)):
+        for y in (slice(0, 70), slice(70, 150)):
+            for x in (slice(0, 33), slice(33, 170)):
+                pieces[:, z, y, x] = predict_region(image, (z, y, x), run=run, classes=3, tile=64, overlap=16)
+    assert np.abs(pieces - whole).max() <= 1 / 255
+    np.testing.assert_allclose(whole.sum(axis=0), 1, atol=1e-5)  # probabilities
+
+
+def test_onnxruntime_runs_the_network_as_pytorch_does(network):
+    tiles = np.random.default_rng(1).random((2, 1, 32, 48), dtype=np.float32)
+    exported = OnnxNetwork(onnx_bytes(network, tile=32))(tiles)
+    np.testing.assert_allclose(exported, TorchNetwork(network, "cpu")(tiles), atol=1e-5)
+
+
+def _store_with_painted_planes(path, phantom, *, every: int = 4):
+    """The phantom as a store, the cell painted on every ``every``-th plane (1 = resin)."""
+    store = write_dataset(path, raw=phantom.image, spacing=phantom.spacing,
+                          labels={"cell": phantom.labels["cell"]}, tables={}, step="test", parameters={},
+                          chunks=(16, 48, 48))
+    annotations = np.zeros(phantom.image.shape, dtype=np.uint8)
+    annotations[::every] = np.where(phantom.labels["cell"][::every] > 0, 2, 1)
+    store.write_annotations("painted", annotations, classes=["cell"], chunks=(16, 48, 48))
+    return store
+
+
+def test_a_unet_trained_on_painted_planes_finds_the_cell(tmp_path, phantom):
+    store = _store_with_painted_planes(tmp_path / "cell.zarr", phantom)
+    description, weights, others = train_unet(store, "painted", max_iterations=150, device="cpu", network=SMALL,
+                                              patch=64, seed=0)
+    assert description.kind == "unet" and description.classes == ["background", "cell"]
+    assert description.training["planes"]["validation"] == [8, 28]  # planes 0, 4, … 28: one in five held out
+    model = save_model(tmp_path / "cell.zip", description, weights, others=others)
+    log = list(csv.DictReader(io.StringIO(model_file(model, "training.csv").decode())))
+    assert int(log[-1]["iteration"]) == 150 and "iou_cell" in log[0]
+    assert model_file(model, "training.png").startswith(b"\x89PNG")
+
+    assert classify_store(store, model, prefix="found_", device="cpu") == ["found_cell"]
+    found = np.asarray(store.labels("found_cell").data) > 0
+    truth = phantom.labels["cell"] > 0
+    assert np.count_nonzero(found & truth) / np.count_nonzero(found | truth) > 0.9
+    assert store.probabilities("found_cell").data.dtype == np.uint8
+
+
+def test_the_same_seed_trains_the_same_network_on_the_cpu(tmp_path, phantom):
+    store = _store_with_painted_planes(tmp_path / "cell.zarr", phantom)
+    first, second = (train_unet(store, "painted", max_iterations=5, device="cpu", network=SMALL, patch=64,
+                                seed=7)[2]["unet.pt"] for _ in range(2))
+    states = [torch.load(io.BytesIO(weights), weights_only=True) for weights in (first, second)]
+    assert all(torch.equal(states[0][key], states[1][key]) for key in states[0])
+
+
+def test_bad_requests_fail_in_one_line(tmp_path, phantom, monkeypatch):
+    store = _store_with_painted_planes(tmp_path / "cell.zarr", phantom)
+    with pytest.raises(VemprofError, match="multiple of 4"):
+        train_unet(store, "painted", max_iterations=1, network=SMALL, patch=30)
+    coarse = train_unet(store, "painted", level=1, max_iterations=1, device="cpu", network=SMALL, patch=64)
+    model = save_model(tmp_path / "coarse", *coarse[:2], others=coarse[2])
+    with pytest.raises(VemprofError, match="48 × 48 pixels, smaller than the model's 64-pixel training patch"):
+        classify_store(store, model, prefix="p_")
+    assert "p_cell" not in store.label_names
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(VemprofError, match="no CUDA GPU"):
+        choose_device("cuda")
+    assert choose_device("auto") == "cpu"

@@ -1,0 +1,256 @@
+"""Training the 2D U-Net on sparse, partly painted planes.
+
+The annotated planes (Z planes with at least one painted pixel, at the training level)
+are read once, each cropped to its painted part plus half a patch around it. One plane in
+five (at least one, when there are three or more) is held out for validation; the rest
+give training patches: square ``patch``-pixel windows centred near a painted pixel
+drawn at random (planes weighted by their painted area), augmented (`_augment`).
+
+The loss is a cross-entropy over the painted pixels only (unpainted pixels, 0, are
+ignored), each class weighted by the inverse square root of its share of the painted
+pixels, so that a rare class such as mitochondria is not drowned by background without
+being over-predicted. Adam, learning rate `LEARNING_RATE`. Every `VALIDATE_EVERY`
+iterations the network predicts the validation planes whole (tiled, as `predict` does)
+and scores the mean IoU of the classes on their painted pixels; the best network is
+kept, and training stops after `PATIENCE` validations without improvement, at
+``max_iterations``, or at ``max_minutes`` — whichever comes first. Each validation is
+a row of the training log (CSV), which is also drawn (PNG). On the CPU, the same seed
+gives the same network.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+import vemprof
+from vemprof._progress import ProgressReporter, no_progress
+from vemprof.errors import VemprofError
+from vemprof.learn._augment import augment
+from vemprof.learn._classify import _check_level
+from vemprof.learn._cleanup import cleanup_parameters
+from vemprof.learn._forest import NORMALISATION, image_range, normalised
+from vemprof.learn._model import ModelDescription
+from vemprof.learn._tiles import predict_region
+from vemprof.learn._unet import (
+    NETWORK,
+    OVERLAP,
+    TILE,
+    TorchNetwork,
+    build_network,
+    choose_device,
+    multiple_of,
+    onnx_bytes,
+    require_torch,
+    state_bytes,
+)
+
+#: Training patch edge, pixels; patches per step; Adam's learning rate.
+PATCH = 128
+BATCH = 8
+LEARNING_RATE = 2e-3
+#: Iterations between validations; validations without improvement before stopping.
+VALIDATE_EVERY = 50
+PATIENCE = 10
+MAX_ITERATIONS = 5000
+
+
+@dataclass
+class _Plane:
+    """One painted plane: its normalised image and its annotations (0 = unpainted)."""
+
+    z: int
+    image: np.ndarray
+    labels: np.ndarray
+
+
+def train_unet(
+    store, annotations: str, *, level: int = 0, max_minutes: float = 10.0, max_iterations: int = MAX_ITERATIONS,
+    device: str = "auto", seed: int = 0, network: dict = NETWORK, patch: int = PATCH,
+    progress: ProgressReporter = no_progress,
+) -> tuple[ModelDescription, bytes, dict[str, bytes]]:
+    """A 2D U-Net trained on the painted pixels of ``annotations`` at pyramid ``level``.
+
+    Returns the description, the ONNX weights and the other files (``unet.pt``, the
+    training log ``training.csv`` and its plot ``training.png``), for `save_model`.
+    """
+    torch = require_torch()
+
+    classes = store.annotation_classes(annotations)
+    names = ["background", *classes]
+    _check_level(store, level)
+    if patch % multiple_of(network):
+        raise VemprofError(f"the patch ({patch} pixels) must be a multiple of {multiple_of(network)}")
+    if max_minutes <= 0 or max_iterations < 1:
+        raise VemprofError("--max-minutes must be positive and the iterations at least 1")
+    device = choose_device(device)
+    raw = store.raw(level=level)
+    spacing = raw.require_spacing()
+    grey_range = image_range(raw.data)
+    planes = _painted_planes(store, annotations, level=level, grey_range=grey_range, patch=patch)
+    counts = np.bincount(np.concatenate([p.labels.ravel() for p in planes]), minlength=len(names) + 1)[1:]
+    missing = [name for name, count in zip(names, counts) if count == 0]
+    if missing:
+        raise VemprofError(f"annotation class(es) {', '.join(missing)} have no painted pixel in '{annotations}' "
+                           f"at level {level}; paint some (or annotate more planes)")
+    if len(counts) > len(names):
+        raise VemprofError(f"'{annotations}' holds values beyond its {len(classes)} classes; "
+                           "re-import it with the right --classes")
+    held_out = [i % 5 == 2 and len(planes) >= 3 for i in range(len(planes))]
+    validation = [p for p, out in zip(planes, held_out) if out]
+    training = [p for p, out in zip(planes, held_out) if not out]
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = build_network(len(names), network).to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+    weights = torch.tensor((counts.sum() / counts) ** 0.5 / ((counts.sum() / counts) ** 0.5).mean(),
+                           dtype=torch.float32, device=device)
+    pixel_nm = float(min(spacing[1:]))
+    rows, losses, best, best_state, waited = [], [], -1.0, None, 0
+    started = time.perf_counter()
+    with progress(f"training a U-Net on {len(training)} planes (≤ {max_minutes:g} min)", max_iterations) as advance:
+        for iteration in range(1, max_iterations + 1):
+            model.train()
+            images, targets = _batch(training, rng=rng, patch=patch, pixel_nm=pixel_nm)
+            probabilities = model(torch.from_numpy(images).to(device))
+            loss = torch.nn.functional.nll_loss(torch.log(probabilities.clamp_min(1e-7)),
+                                                torch.from_numpy(targets).to(device), weight=weights, ignore_index=-1)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.item())
+            advance(1)
+            minutes = (time.perf_counter() - started) / 60
+            out_of_time = minutes >= max_minutes or iteration == max_iterations
+            if iteration % VALIDATE_EVERY and not out_of_time:
+                continue
+            scores = _validate(model, validation or training, classes=len(names), device=device, patch=patch)
+            score = float(np.nanmean(scores[1:])) if np.isfinite(scores[1:]).any() else 0.0
+            rows.append({"iteration": iteration, "minutes": round(minutes, 3), "train_loss": float(np.mean(losses)),
+                         **{f"iou_{name}": round(s, 4) for name, s in zip(names[1:], scores[1:])}, "mean_iou": score})
+            losses = []
+            if score > best:
+                best, best_state, waited = score, copy.deepcopy(model.state_dict()), 0
+            else:
+                waited += 1
+            if out_of_time or waited >= PATIENCE:
+                break
+    model.load_state_dict(best_state)
+    model = model.cpu().eval()
+    description = ModelDescription(
+        kind="unet", classes=names, spacing_nm=[float(s) for s in spacing], level=level,
+        features={"network": network, "patch": patch, "tile": TILE, "overlap": OVERLAP,
+                  "cleanup": {name: cleanup_parameters(name) for name in classes}},
+        normalisation=dict(NORMALISATION),
+        training={"store": str(store.path), "annotations": annotations,
+                  "painted_pixels": {name: int(c) for name, c in zip(names, counts)},
+                  "planes": {"training": [p.z for p in training], "validation": [p.z for p in validation]},
+                  "iterations": rows[-1]["iteration"], "minutes": rows[-1]["minutes"], "best_mean_iou": best,
+                  "validated_on": "held-out planes" if validation else "the training planes (fewer than 3 painted)",
+                  "seed": seed, "device": device},
+        vemprof_version=vemprof.__version__,
+    )
+    others = {"unet.pt": state_bytes(model), "training.csv": _csv(rows), "training.png": _plot(rows)}
+    return description, onnx_bytes(model, tile=TILE), others
+
+
+def _painted_planes(store, annotations: str, *, level: int, grey_range, patch: int) -> list[_Plane]:
+    """The Z planes with painted pixels at ``level``, each cropped to its painted box plus
+    half a patch (at least a patch; smaller planes are padded, unpainted)."""
+    raw = store.raw(level=level)
+    spacing = raw.require_spacing()
+    step = tuple(slice(None, None, round(s / s0)) for s, s0 in zip(spacing, store.spacing))
+    labels = store.labels(annotations).data[step]
+    painted = np.flatnonzero(np.asarray((labels != 0).any(axis=(1, 2))))
+    if len(painted) == 0:
+        raise VemprofError(f"'{annotations}' holds no painted pixel (all 0); paint some or use "
+                           "'vemprof annotate-planes'")
+    planes = []
+    for z in painted:
+        plane = np.asarray(labels[z])
+        rows, columns = np.nonzero(plane)
+        box = [slice(max(int(i.min()) - patch // 2, 0), min(int(i.max()) + 1 + patch // 2, n))
+               for i, n in zip((rows, columns), plane.shape)]
+        image = normalised(np.asarray(raw.data[z, box[0], box[1]]), grey_range)
+        pad = [(0, max(patch - (b.stop - b.start), 0)) for b in box]
+        image = np.pad(image, pad, mode="reflect" if min(image.shape) > 1 else "edge")
+        planes.append(_Plane(int(z), image, np.pad(plane[box[0], box[1]].astype(np.int16), pad)))
+    return planes
+
+
+def _batch(planes: list[_Plane], *, rng: np.random.Generator, patch: int, pixel_nm: float):
+    """``BATCH`` augmented patches: images (n, 1, patch, patch) float32 and targets (n,
+    patch, patch) int64, the class index or −1 where unpainted."""
+    areas = np.array([np.count_nonzero(p.labels) for p in planes], float)
+    images, targets = [], []
+    for index in rng.choice(len(planes), size=BATCH, p=areas / areas.sum()):
+        plane = planes[index]
+        rows, columns = np.nonzero(plane.labels)
+        pick = rng.integers(len(rows))
+        corner = [int(np.clip(centre - patch // 2 + rng.integers(-patch // 4, patch // 4 + 1), 0, n - patch))
+                  for centre, n in zip((rows[pick], columns[pick]), plane.labels.shape)]
+        window = (slice(corner[0], corner[0] + patch), slice(corner[1], corner[1] + patch))
+        image, labels = augment(plane.image[window], plane.labels[window], rng=rng, pixel_nm=pixel_nm)
+        images.append(image)
+        targets.append(labels.astype(np.int64) - 1)
+    return np.stack(images)[:, None], np.stack(targets)
+
+
+def _validate(model, planes: list[_Plane], *, classes: int, device: str, patch: int) -> list[float]:
+    """IoU per class (background first) of the network's prediction on the painted pixels
+    of ``planes``."""
+    import torch
+
+    model.eval()
+    run = TorchNetwork(model, device)
+    intersection, union = np.zeros(classes), np.zeros(classes)
+    with torch.no_grad():
+        for plane in planes:
+            shape = plane.image.shape
+            region = (slice(0, 1), slice(0, shape[0]), slice(0, shape[1]))
+            probabilities = predict_region(plane.image[None], region, run=run, classes=classes, tile=patch,
+                                           overlap=patch // 4)
+            predicted = probabilities.argmax(axis=0)[0]
+            painted = plane.labels > 0
+            truth, found = plane.labels[painted] - 1, predicted[painted]
+            for c in range(classes):
+                intersection[c] += np.count_nonzero((truth == c) & (found == c))
+                union[c] += np.count_nonzero((truth == c) | (found == c))
+    return [float(i / u) if u else math.nan for i, u in zip(intersection, union)]
+
+
+def _csv(rows: list[dict]) -> bytes:
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue().encode()
+
+
+def _plot(rows: list[dict]) -> bytes:
+    """The training log drawn: training loss and validation IoU per class against iterations."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8, 3.2), dpi=100)
+    loss_axes, iou_axes = figure.subplots(1, 2)
+    iterations = [row["iteration"] for row in rows]
+    loss_axes.plot(iterations, [row["train_loss"] for row in rows], marker=".")
+    loss_axes.set(xlabel="iteration", ylabel="training loss (weighted cross-entropy)", yscale="log")
+    for key in [k for k in rows[0] if k.startswith("iou_")] + ["mean_iou"]:
+        iou_axes.plot(iterations, [row[key] for row in rows], marker=".", label=key.removeprefix("iou_"))
+    iou_axes.set(xlabel="iteration", ylabel="validation IoU (painted pixels)", ylim=(0, 1))
+    iou_axes.legend(fontsize=8)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
