@@ -12,7 +12,7 @@ Through the library calls the CLI makes (`annotate_planes`, `train_unet`, `class
   each painted; scored on the 5 test slices (whole).
 
 Run: ``python benchmarks/unet_accuracy.py [--max-minutes 10] [--level 0] [--fraction 0.5]
-[--skip-phantom] [--skip-real] [--workdir DIR]``. About 2 × ``--max-minutes`` plus a few
+[--skip-phantom] [--skip-real] [--keep DIR]``. About 2 × ``--max-minutes`` plus a few
 minutes of prediction on 2 cores.
 """
 
@@ -38,7 +38,7 @@ REAL_SPACING = (5.0, 5.0, 5.0)
 def phantom_run(workdir: Path, *, max_minutes: float, level: int, every: int, fraction: float) -> dict:
     started = time.perf_counter()
     phantom = make_phantom()
-    store = write_dataset(workdir / "phantom.zarr", raw=phantom.image, spacing=phantom.spacing,
+    store = write_dataset(workdir / "phantom.zarr", raw=phantom.image, spacing=phantom.spacing, overwrite=True,
                           labels={name: phantom.labels[name] for name in ("nucleus", "mitochondria")},
                           tables={}, step="synth", parameters={})
     print(f"phantom made and written in {time.perf_counter() - started:.0f} s", flush=True)
@@ -63,11 +63,11 @@ def real_run(folder: Path, workdir: Path, *, max_minutes: float) -> dict:
     test_mito = tifffile.imread(folder / "test_mito.tif") > 0
     painted = np.where(train_mito, 2, 1).astype(np.uint8)
     painted[:, :, train_raw.shape[2] // 2:] = 0
-    train = write_dataset(workdir / "epfl-train.zarr", raw=train_raw, spacing=REAL_SPACING, labels={}, tables={},
+    train = write_dataset(workdir / "epfl-train.zarr", raw=train_raw, spacing=REAL_SPACING, labels={}, tables={}, overwrite=True,
                           step="import", parameters={})
     train.write_annotations("painted", painted, classes=["mitochondria"])
     model = _train_and_predict(train, workdir, "painted", max_minutes=max_minutes, level=0, predict=False)
-    test = write_dataset(workdir / "epfl-test.zarr", raw=test_raw, spacing=REAL_SPACING, labels={}, tables={},
+    test = write_dataset(workdir / "epfl-test.zarr", raw=test_raw, spacing=REAL_SPACING, labels={}, tables={}, overwrite=True,
                          step="import", parameters={})
     started = time.perf_counter()
     classify_store(test, model["model"], prefix="unet_")
@@ -111,16 +111,18 @@ def main() -> None:
     parser.add_argument("--skip-phantom", action="store_true")
     parser.add_argument("--skip-real", action="store_true")
     parser.add_argument("--real", type=Path, default=DEFAULT_REAL)
-    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="write the stores and models here and keep them")
     arguments = parser.parse_args()
     rows = []
-    with tempfile.TemporaryDirectory(dir=arguments.workdir) as scratch:
+    with tempfile.TemporaryDirectory() as scratch:
+        workdir = arguments.keep or Path(scratch)
+        workdir.mkdir(parents=True, exist_ok=True)
         if not arguments.skip_phantom:
-            rows.append(phantom_run(Path(scratch), max_minutes=arguments.max_minutes, level=arguments.level,
+            rows.append(phantom_run(workdir, max_minutes=arguments.max_minutes, level=arguments.level,
                                     every=arguments.every, fraction=arguments.fraction))
         if not arguments.skip_real:
             if (arguments.real / "train_raw.tif").exists():
-                rows.append(real_run(arguments.real, Path(scratch), max_minutes=arguments.max_minutes))
+                rows.append(real_run(arguments.real, workdir, max_minutes=arguments.max_minutes))
             else:
                 print(f"no real data at {arguments.real}; skipped")
     report(rows)

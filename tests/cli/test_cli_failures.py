@@ -211,6 +211,25 @@ def a_store_and_a_foreign_zip(folder: Path, store: Path) -> None:
         archive.writestr("../escape.sh", "echo owned")
 
 
+def a_small_unet(folder: Path, store: Path) -> None:
+    """A small U-Net trained for one step (trained once, copied for each row)."""
+    shutil.copytree(_trained_unet(store), folder / "unet")
+
+
+def a_small_unet_and_its_onnx(folder: Path, store: Path) -> None:
+    from vemprof.learn._export import export_model
+
+    a_small_unet(folder, store)
+    export_model(folder / "unet", format="onnx", out=folder / "unet.onnx")
+
+
+def a_small_unet_and_its_czann(folder: Path, store: Path) -> None:
+    from vemprof.learn._export import export_model
+
+    a_small_unet(folder, store)
+    export_model(folder / "unet", format="czann", out=folder / "unet.czann")
+
+
 _MODELS: dict[Path, Path] = {}
 
 
@@ -225,6 +244,23 @@ def _trained_model(store: Path) -> Path:
         description, weights = train_classifier(Store.open(folder / "cell.zarr"), "paint", trees=2)
         _MODELS[store] = save_model(folder / "model", description, weights)
     return _MODELS[store]
+
+
+_UNETS: dict[Path, Path] = {}
+
+
+def _trained_unet(store: Path) -> Path:
+    if store not in _UNETS:
+        from vemprof.learn import save_model, train_unet
+        from vemprof.store import Store
+
+        folder = store.parent / "trained-unet"
+        folder.mkdir(exist_ok=True)
+        a_store_with_annotations(folder, store)
+        trained = train_unet(Store.open(folder / "cell.zarr"), "paint", max_iterations=1, device="cpu",
+                             network={"channels": [8, 16, 32], "residual_units": 1}, patch=32)
+        _UNETS[store] = save_model(folder / "unet", trained[0], trained[1], others=trained[2])
+    return _UNETS[store]
 
 
 @dataclass(frozen=True)
@@ -381,6 +417,30 @@ FAILURES = [
     Failure("predict nope.zarr --model model", nothing, "no such dataset store"),
     Failure("predict cell.zarr --model unet --prefix p_", a_store_and_a_unet,
             "the planes at level 0 are 48 × 40 pixels, smaller than the model's 128-pixel training patch"),
+    # export-model
+    Failure("export-model nope --format onnx nope.onnx", nothing, "no such model: nope"),
+    Failure("export-model unet --format keras unet.h5", a_small_unet,
+            "--format keras is not available; vemprof exports: onnx, czann, bioimageio"),
+    Failure("export-model unet --format czann unet.zip", a_small_unet,
+            "a czann export is a .czann file; name it e.g. unet.czann"),
+    Failure("export-model model --format onnx model.onnx", a_store_and_a_model,
+            "is a forest model; only U-Net models export"),
+    Failure("export-model unet --format onnx unet.onnx", a_small_unet_and_its_onnx,
+            "unet.onnx already exists; choose another name or pass --overwrite"),
+    Failure("export-model unet --format bioimageio unet.zip --sample gone.zarr", a_small_unet,
+            "gone.zarr is not there; give one with --sample STORE"),
+    Failure("export-model unet --format onnx unet.onnx --sample cell.zarr", a_small_unet,
+            "--sample gives a bioimage.io package its test image; it is for --format bioimageio"),
+    Failure("export-model unet --format onnx out/unet.onnx", a_small_unet, "out does not exist"),
+    # import-model
+    Failure("import-model nope.czann --out model", nothing, "no such file: nope.czann"),
+    Failure("import-model unet.onnx --out model", a_small_unet_and_its_onnx,
+            "holds the network alone, without the PyTorch weights (unet.pt) a vemprof U-Net needs"),
+    Failure("import-model model.zip --out copy", a_store_and_a_foreign_zip, "a path outside the archive"),
+    Failure("import-model notes.txt --out model", a_store_and_a_file, "is not a model package"),
+    Failure("import-model unet.czann --out unet", a_small_unet_and_its_czann,
+            "unet already exists; choose another --out or pass --overwrite"),
+    Failure("import-model unet --out copy", a_small_unet, "unet is a folder; import-model reads a .czann"),
     # usage mistakes: click's own message, also status 2
     Failure("import", nothing, "Missing argument", status=2),
     Failure("import em.tif cell.zarr --no-such-option", a_calibrated_tiff, "No such option", status=2),

@@ -1,4 +1,5 @@
-"""The ``vemprof`` command: import, synth, info, preview, export, ops, annotate-planes, train, predict, evaluate."""
+"""The ``vemprof`` command: import, synth, info, preview, export, ops, annotate-planes, train, predict,
+export-model, import-model, evaluate."""
 
 from __future__ import annotations
 
@@ -234,6 +235,9 @@ def train(
     max_minutes: float = typer.Option(10.0, "--max-minutes", help="U-Net: stop training then, keeping the best."),
     max_iterations: int = typer.Option(5000, "--max-iterations", help="U-Net: most training steps."),
     device: str = typer.Option("auto", "--device", help="U-Net: auto, cpu or cuda."),
+    rotations: str = typer.Option("", "--rotations", metavar="DEGREES",
+                                  help="U-Net: also train on the volume rotated about X and Y, e.g. 30,60,90."),
+    every: int = typer.Option(5, "--every", help="U-Net with --rotations: every N-th plane of each rotated volume."),
     seed: int = typer.Option(0, "--seed", help="Seed of the sampling and the model."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model."),
 ) -> None:
@@ -241,8 +245,8 @@ def train(
     from vemprof.cli._learn import run_train
 
     run_train(store, annotations=annotations, kind=kind, out=out, level=level, seed=seed, trees=trees,
-              max_minutes=max_minutes, max_iterations=max_iterations, device=device, overwrite=overwrite,
-              console=console)
+              max_minutes=max_minutes, max_iterations=max_iterations, device=device, rotations=rotations,
+              every=every, overwrite=overwrite, console=console)
 
 
 @app.command()
@@ -260,6 +264,34 @@ def predict(
 
     run_predict(store, model=model, level=level, prefix=prefix, overwrite=overwrite, device=device,
                 console=console)
+
+
+@app.command("export-model")
+def export_model_command(
+    model: Path = typer.Argument(..., help="A U-Net model folder or .zip from 'vemprof train --kind unet'."),
+    out: Path = typer.Argument(..., help="File to write: MODEL.onnx, MODEL.czann or MODEL.zip (bioimage.io)."),
+    file_format: str = typer.Option(..., "--format", help="onnx (the network alone), czann (ZEISS ZEN, arivis) or "
+                                                          "bioimageio (a bioimage.io model package)."),
+    sample: Optional[Path] = typer.Option(None, "--sample", metavar="STORE", show_default="the training store",
+                                          help="bioimageio: the store whose middle plane gives the test image."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUT."),
+) -> None:
+    """Export a U-Net model for other tools: ONNX, CZANN (ZEISS ZEN, arivis) or a bioimage.io package."""
+    from vemprof.cli._models import run_export_model
+
+    run_export_model(model, file_format=file_format, out=out, sample=sample, overwrite=overwrite, console=console)
+
+
+@app.command("import-model")
+def import_model_command(
+    source: Path = typer.Argument(..., help="A .czann or bioimage.io .zip written by 'vemprof export-model'."),
+    out: Path = typer.Option(..., "--out", metavar="MODEL", help="Model to write: a folder, or MODEL.zip."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model."),
+) -> None:
+    """Import a U-Net exported as CZANN or bioimage.io back into a vemprof model."""
+    from vemprof.cli._models import run_import_model
+
+    run_import_model(source, out=out, overwrite=overwrite, console=console)
 
 
 @app.command()

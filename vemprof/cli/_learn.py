@@ -15,7 +15,8 @@ KINDS = ("forest", "unet")
 
 
 def run_train(store_path: Path, *, annotations: str, kind: str, out: Path, level: int, seed: int, trees: int,
-              max_minutes: float, max_iterations: int, device: str, overwrite: bool, console: Console) -> None:
+              max_minutes: float, max_iterations: int, device: str, rotations: str, every: int, overwrite: bool,
+              console: Console) -> None:
     """Train a model on the store's annotations and save it to ``out``."""
     from vemprof.learn import save_model, train_classifier, train_unet
     from vemprof.store import Store
@@ -37,7 +38,7 @@ def run_train(store_path: Path, *, annotations: str, kind: str, out: Path, level
     else:
         description, weights, others = train_unet(store, annotations, level=level, max_minutes=max_minutes,
                                                   max_iterations=max_iterations, device=device, seed=seed,
-                                                  progress=rich_progress)
+                                                  rotations=_angles(rotations), every=every, progress=rich_progress)
         training = description.training
         summary = (f"for {training['iterations']} iterations on {len(training['planes']['training'])} planes "
                    f"(best validation mean IoU {training['best_mean_iou']:.3f})")
@@ -58,3 +59,12 @@ def run_predict(store_path: Path, *, model: Path, level: int | None, prefix: str
                              progress=rich_progress)
     console.print(f"classified {store_path} in {time.perf_counter() - started:.1f} s; wrote "
                   + ", ".join(f"probabilities/{n} and labels/{n}" for n in written))
+
+
+def _angles(text: str) -> tuple[float, ...]:
+    """``--rotations`` as angles in degrees ("" → none)."""
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise VemprofError(f"--rotations takes angles in degrees separated by commas, e.g. 30,60,90; got {text!r}") \
+            from None

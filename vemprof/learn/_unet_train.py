@@ -6,10 +6,10 @@ five (at least one, when there are three or more) is held out for validation; th
 give training patches: square ``patch``-pixel windows centred near a painted pixel
 drawn at random (planes weighted by their painted area), augmented (`_augment`).
 
-The loss is a cross-entropy over the painted pixels only (unpainted pixels, 0, are
-ignored), each class weighted by the inverse square root of its share of the painted
-pixels, so that a rare class such as mitochondria is not drowned by background without
-being over-predicted. Adam, learning rate `LEARNING_RATE`. Every `VALIDATE_EVERY`
+The loss (`painted_loss`) is cross-entropy plus soft Dice over the painted pixels only
+(unpainted pixels, 0, are ignored); with patches centred on each painted class equally
+often, a rare class such as mitochondria is not drowned by the background. Adam,
+learning rate `LEARNING_RATE`. Every `VALIDATE_EVERY`
 iterations the network predicts the validation planes whole (tiled, as `predict` does)
 and scores the mean IoU of the classes on their painted pixels; the best network is
 kept, and training stops after `PATIENCE` validations without improvement, at
@@ -26,6 +26,7 @@ import io
 import math
 import time
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -37,6 +38,7 @@ from vemprof.learn._classify import _check_level
 from vemprof.learn._cleanup import cleanup_parameters
 from vemprof.learn._forest import NORMALISATION, image_range, normalised
 from vemprof.learn._model import ModelDescription
+from vemprof.learn._rotations import rotated_planes
 from vemprof.learn._tiles import predict_region
 from vemprof.learn._unet import (
     NETWORK,
@@ -54,10 +56,10 @@ from vemprof.learn._unet import (
 #: Training patch edge, pixels; patches per step; Adam's learning rate.
 PATCH = 128
 BATCH = 8
-LEARNING_RATE = 2e-3
+LEARNING_RATE = 1e-3
 #: Iterations between validations; validations without improvement before stopping.
-VALIDATE_EVERY = 50
-PATIENCE = 10
+VALIDATE_EVERY = 100
+PATIENCE = 15
 MAX_ITERATIONS = 5000
 
 
@@ -69,14 +71,26 @@ class _Plane:
     image: np.ndarray
     labels: np.ndarray
 
+    def __post_init__(self) -> None:
+        #: Where each annotation value lies: value → (rows, columns) int32.
+        flat = self.labels.ravel()
+        order = np.argsort(flat, kind="stable")
+        values, starts = np.unique(flat[order], return_index=True)
+        ends = [*starts[1:], len(order)]
+        self.pixels = {int(v): np.unravel_index(order[s:e], self.labels.shape) for v, s, e in zip(values, starts, ends)
+                       if v > 0}
+
 
 def train_unet(
     store, annotations: str, *, level: int = 0, max_minutes: float = 10.0, max_iterations: int = MAX_ITERATIONS,
     device: str = "auto", seed: int = 0, network: dict = NETWORK, patch: int = PATCH,
-    progress: ProgressReporter = no_progress,
+    rotations: Sequence[float] = (), every: int = 5, progress: ProgressReporter = no_progress,
 ) -> tuple[ModelDescription, bytes, dict[str, bytes]]:
     """A 2D U-Net trained on the painted pixels of ``annotations`` at pyramid ``level``.
 
+    With ``rotations`` (degrees, e.g. (30, 60, 90)), the training planes also include
+    every ``every``-th plane of the annotated volume rotated about X and about Y
+    (`rotated_planes`, "3D-aware" training; the whole volume at ``level`` is read).
     Returns the description, the ONNX weights and the other files (``unet.pt``, the
     training log ``training.csv`` and its plot ``training.png``), for `save_model`.
     """
@@ -105,13 +119,14 @@ def train_unet(
     held_out = [i % 5 == 2 and len(planes) >= 3 for i in range(len(planes))]
     validation = [p for p, out in zip(planes, held_out) if out]
     training = [p for p, out in zip(planes, held_out) if not out]
+    if rotations:
+        training += _rotated(store, annotations, level=level, grey_range=grey_range, patch=patch,
+                             angles=rotations, every=every)
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = build_network(len(names), network).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-    weights = torch.tensor((counts.sum() / counts) ** 0.5 / ((counts.sum() / counts) ** 0.5).mean(),
-                           dtype=torch.float32, device=device)
     pixel_nm = float(min(spacing[1:]))
     rows, losses, best, best_state, waited = [], [], -1.0, None, 0
     started = time.perf_counter()
@@ -120,8 +135,7 @@ def train_unet(
             model.train()
             images, targets = _batch(training, rng=rng, patch=patch, pixel_nm=pixel_nm)
             probabilities = model(torch.from_numpy(images).to(device))
-            loss = torch.nn.functional.nll_loss(torch.log(probabilities.clamp_min(1e-7)),
-                                                torch.from_numpy(targets).to(device), weight=weights, ignore_index=-1)
+            loss = painted_loss(probabilities, torch.from_numpy(targets).to(device))
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -151,14 +165,39 @@ def train_unet(
         normalisation=dict(NORMALISATION),
         training={"store": str(store.path), "annotations": annotations,
                   "painted_pixels": {name: int(c) for name, c in zip(names, counts)},
-                  "planes": {"training": [p.z for p in training], "validation": [p.z for p in validation]},
+                  "planes": {"training": [p.z for p in training if p.z >= 0],
+                             "validation": [p.z for p in validation],
+                             "rotated": sum(p.z < 0 for p in training)},
                   "iterations": rows[-1]["iteration"], "minutes": rows[-1]["minutes"], "best_mean_iou": best,
                   "validated_on": "held-out planes" if validation else "the training planes (fewer than 3 painted)",
+                  "rotations": list(rotations), "rotated_every": every if rotations else None,
                   "seed": seed, "device": device},
         vemprof_version=vemprof.__version__,
     )
     others = {"unet.pt": state_bytes(model), "training.csv": _csv(rows), "training.png": _plot(rows)}
     return description, onnx_bytes(model, tile=TILE), others
+
+
+def painted_loss(probabilities, targets):
+    """Cross-entropy plus soft Dice loss over the painted pixels (targets ≥ 0; −1 = unpainted).
+
+    ``probabilities`` (n, classes, h, w) softmax output, ``targets`` (n, h, w) int64. The
+    Dice term averages over the classes painted in the batch, each counting alike however
+    few its pixels: with the class-balanced patches of `_batch`, how the loss balances a
+    rare class against the background (as nnU-Net does).
+    """
+    import torch
+
+    painted = targets >= 0
+    cross_entropy = torch.nn.functional.nll_loss(torch.log(probabilities.clamp_min(1e-7)), targets, ignore_index=-1)
+    one_hot = torch.nn.functional.one_hot(targets.clamp_min(0), probabilities.shape[1]).permute(0, 3, 1, 2)
+    weight = painted[:, None].float()
+    truth = one_hot.float() * weight
+    found = probabilities * weight
+    overlap = (truth * found).sum(dim=(0, 2, 3))
+    sizes = truth.sum(dim=(0, 2, 3))
+    dice = (2 * overlap + 1) / (sizes + found.sum(dim=(0, 2, 3)) + 1)
+    return cross_entropy + 1 - dice[sizes > 0].mean()
 
 
 def _painted_planes(store, annotations: str, *, level: int, grey_range, patch: int) -> list[_Plane]:
@@ -179,20 +218,42 @@ def _painted_planes(store, annotations: str, *, level: int, grey_range, patch: i
         box = [slice(max(int(i.min()) - patch // 2, 0), min(int(i.max()) + 1 + patch // 2, n))
                for i, n in zip((rows, columns), plane.shape)]
         image = normalised(np.asarray(raw.data[z, box[0], box[1]]), grey_range)
-        pad = [(0, max(patch - (b.stop - b.start), 0)) for b in box]
-        image = np.pad(image, pad, mode="reflect" if min(image.shape) > 1 else "edge")
-        planes.append(_Plane(int(z), image, np.pad(plane[box[0], box[1]].astype(np.int16), pad)))
+        planes.append(_Plane(int(z), *_padded(image, plane[box[0], box[1]].astype(np.int16), patch)))
     return planes
+
+
+def _rotated(store, annotations: str, *, level: int, grey_range, patch: int, angles, every: int) -> list[_Plane]:
+    """The painted planes of the volume rotated by ``angles`` about X and about Y."""
+    raw = store.raw(level=level)
+    spacing = raw.require_spacing()
+    step = tuple(slice(None, None, round(s / s0)) for s, s0 in zip(spacing, store.spacing))
+    labels = np.asarray(store.labels(annotations).data[step])
+    planes = rotated_planes(normalised(np.asarray(raw.data), grey_range), labels, spacing=spacing, angles=angles,
+                            every=every)
+    return [_Plane(-1, *_padded(image, plane.astype(np.int16), patch))
+            for image, plane, (axis, _, _) in zip(planes.images, planes.labels, planes.sources) if axis is not None]
+
+
+def _padded(image: np.ndarray, labels: np.ndarray, patch: int) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` and ``labels`` padded to at least ``patch`` on each axis (image mirrored,
+    labels unpainted)."""
+    pad = [(0, max(patch - n, 0)) for n in image.shape]
+    return np.pad(image, pad, mode="reflect" if min(image.shape) > 1 else "edge"), np.pad(labels, pad)
 
 
 def _batch(planes: list[_Plane], *, rng: np.random.Generator, patch: int, pixel_nm: float):
     """``BATCH`` augmented patches: images (n, 1, patch, patch) float32 and targets (n,
-    patch, patch) int64, the class index or −1 where unpainted."""
-    areas = np.array([np.count_nonzero(p.labels) for p in planes], float)
+    patch, patch) int64, the class index or −1 where unpainted.
+
+    Each patch is centred near a painted pixel of a class drawn uniformly among the
+    painted classes (then a plane by its share of that class, then a pixel), so that a
+    rare class is seen as often as the background."""
+    classes = sorted({value for plane in planes for value in plane.pixels})
     images, targets = [], []
-    for index in rng.choice(len(planes), size=BATCH, p=areas / areas.sum()):
-        plane = planes[index]
-        rows, columns = np.nonzero(plane.labels)
+    for value in rng.choice(classes, size=BATCH):
+        areas = np.array([len(p.pixels[value][0]) if value in p.pixels else 0 for p in planes], float)
+        plane = planes[rng.choice(len(planes), p=areas / areas.sum())]
+        rows, columns = plane.pixels[value]
         pick = rng.integers(len(rows))
         corner = [int(np.clip(centre - patch // 2 + rng.integers(-patch // 4, patch // 4 + 1), 0, n - patch))
                   for centre, n in zip((rows[pick], columns[pick]), plane.labels.shape)]
