@@ -63,12 +63,12 @@ def real_run(folder: Path, workdir: Path, *, max_minutes: float) -> dict:
     test_mito = tifffile.imread(folder / "test_mito.tif") > 0
     painted = np.where(train_mito, 2, 1).astype(np.uint8)
     painted[:, :, train_raw.shape[2] // 2:] = 0
-    train = write_dataset(workdir / "epfl-train.zarr", raw=train_raw, spacing=REAL_SPACING, labels={}, tables={}, overwrite=True,
-                          step="import", parameters={})
+    train = write_dataset(workdir / "epfl-train.zarr", raw=train_raw, spacing=REAL_SPACING, labels={}, tables={},
+                          step="import", parameters={}, overwrite=True)
     train.write_annotations("painted", painted, classes=["mitochondria"])
     model = _train_and_predict(train, workdir, "painted", max_minutes=max_minutes, level=0, predict=False)
-    test = write_dataset(workdir / "epfl-test.zarr", raw=test_raw, spacing=REAL_SPACING, labels={}, tables={}, overwrite=True,
-                         step="import", parameters={})
+    test = write_dataset(workdir / "epfl-test.zarr", raw=test_raw, spacing=REAL_SPACING, labels={}, tables={},
+                         step="import", parameters={}, overwrite=True)
     started = time.perf_counter()
     classify_store(test, model["model"], prefix="unet_")
     scores = semantic_scores(test_mito, Store.open(test.path).labels("unet_mitochondria").data > 0)
