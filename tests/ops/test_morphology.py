@@ -158,3 +158,15 @@ def test_row_route_equals_the_structure_route(radius_nm, spacing, blobs):
     np.testing.assert_array_equal(_morphology._dilate_by_rows(blobs, rows), ndi.binary_dilation(blobs, structure=footprint))
     np.testing.assert_array_equal(~_morphology._dilate_by_rows(~blobs, rows),
                                   ndi.binary_erosion(blobs, structure=footprint, border_value=1))
+
+
+@pytest.mark.parametrize("shape", [(5, 40, 40), (40, 3, 40)])
+def test_a_ball_larger_than_a_thin_volume_dilates_and_erodes_as_scipy_does(shape):
+    """A 40 nm ball at 5 nm voxels reaches 8 voxels; the volume is 5 (or 3) voxels thin."""
+    mask = np.zeros(shape, bool)
+    mask[1:4, 1:3, 10:30] = True
+    footprint = ops.ball(40, spacing=(5, 5, 5))
+    np.testing.assert_array_equal(ops.dilate(mask, radius_nm=40, spacing=(5, 5, 5)),
+                                  ndi.binary_dilation(mask, structure=footprint))
+    np.testing.assert_array_equal(ops.opening(mask, radius_nm=40, spacing=(5, 5, 5)),
+                                  ndi.binary_opening(mask, structure=footprint))

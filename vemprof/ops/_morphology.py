@@ -101,6 +101,8 @@ def _dilate_by_rows(mask: np.ndarray, rows: dict[tuple[int, int], int]) -> np.nd
     for length in sorted(set(rows.values())):  # one running maximum alive at a time
         run = ndimage.maximum_filter1d(source, size=length, axis=2, mode="constant", cval=0).view(bool)
         for (dz, dy) in (offset for offset, row_length in rows.items() if row_length == length):
+            if abs(dz) >= depth or abs(dy) >= height:  # reaches past the volume: nothing to carry
+                continue
             dilated[max(0, -dz): depth - max(0, dz), max(0, -dy): height - max(0, dy)] |= run[
                 max(0, dz): depth - max(0, -dz), max(0, dy): height - max(0, -dy)]
     return dilated
