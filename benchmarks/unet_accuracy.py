@@ -77,8 +77,43 @@ def real_run(folder: Path, workdir: Path, *, max_minutes: float) -> dict:
     model.update({"classify_s": time.perf_counter() - started, "IoU mitochondria": scores["iou"],
                   "precision": scores["precision"], "recall": scores["recall"],
                   "what": "EPFL mitochondria, left half of 27 training slices painted, 5 test slices"})
+    crop = folder.parent / "epfl_hippocampus_crop_3d" / "exampleImage_3d.tif"
+    if crop.exists():
+        crop_figure(model["model"], crop, workdir, ROOT / "docs" / "images" / "unet_epfl_crop.png")
     print(model, flush=True)
     return model
+
+
+def crop_figure(model: Path, crop: Path, workdir: Path, out: Path) -> None:
+    """The model's mitochondria on the contiguous 3D crop (no ground truth): three Z
+    slices and an XZ section, the instances outlined in colour."""
+    import matplotlib
+    import tifffile
+    from matplotlib.figure import Figure
+    from skimage.segmentation import find_boundaries
+
+    image = tifffile.imread(crop)
+    store = write_dataset(workdir / "epfl-crop.zarr", raw=image, spacing=REAL_SPACING, labels={}, tables={},
+                          step="import", parameters={}, overwrite=True)
+    classify_store(store, model, prefix="unet_")
+    labels = np.asarray(Store.open(store.path).labels("unet_mitochondria").data)
+    views = [(f"z = {z}", image[z], labels[z]) for z in (5, len(image) // 2, len(image) - 6)]
+    views.append(("XZ section, y = 128", image[:, 128], labels[:, 128]))
+    figure = Figure(figsize=(13, 3.6), dpi=110)
+    for axes, (title, grey, found) in zip(figure.subplots(1, 4, width_ratios=[1, 1, 1, 1]), views):
+        colours = np.array([matplotlib.colormaps["tab10"](i % 10)[:3] for i in range(int(labels.max()) + 1)])
+        rgb = np.repeat(grey[..., None] / 255.0, 3, axis=2)
+        edge = find_boundaries(found, mode="inner") & (found > 0)
+        rgb[edge] = colours[found[edge]]
+        axes.imshow(rgb, aspect="equal")
+        axes.set_title(title, fontsize=9)
+        axes.axis("off")
+    figure.suptitle(f"U-Net trained on half of each of 27 EPFL slices, on the contiguous 3D crop "
+                    f"({image.shape[0]} × {image.shape[1]} × {image.shape[2]} at 5 nm): "
+                    f"{int(labels.max())} mitochondria", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(out)
+    print(f"wrote {out}", flush=True)
 
 
 def _train_and_predict(store: Store, workdir: Path, annotations: str, *, max_minutes: float, level: int,
