@@ -12,7 +12,11 @@ Through the library calls the CLI makes (`annotate_planes`, `train_unet`, `class
   each painted; scored on the 5 test slices (whole), probability ≥ 0.5 (the slices are
   not contiguous, so the 3D clean-up does not apply).
 
-Run: ``python benchmarks/unet_accuracy.py [--max-minutes 10] [--level 0] [--fraction 0.5]
+With ``--contacts`` the seams between touching mitochondria are painted as a class of
+their own (``annotate-planes --contacts mitochondria``), which the clean-up uses to
+separate them.
+
+Run: ``python benchmarks/unet_accuracy.py [--max-minutes 10] [--level 0] [--fraction 0.5] [--contacts]
 [--skip-phantom] [--skip-real] [--keep DIR]``. About 2 × ``--max-minutes`` plus a few
 minutes of prediction on 2 cores.
 """
@@ -36,21 +40,24 @@ DEFAULT_REAL = ROOT.parent / "shared" / "data" / "epfl_hippocampus_fibsem"
 REAL_SPACING = (5.0, 5.0, 5.0)
 
 
-def phantom_run(workdir: Path, *, max_minutes: float, level: int, every: int, fraction: float) -> dict:
+def phantom_run(workdir: Path, *, max_minutes: float, level: int, every: int, fraction: float,
+                contacts: bool) -> dict:
     started = time.perf_counter()
     phantom = make_phantom()
     store = write_dataset(workdir / "phantom.zarr", raw=phantom.image, spacing=phantom.spacing, overwrite=True,
                           labels={name: phantom.labels[name] for name in ("nucleus", "mitochondria")},
                           tables={}, step="synth", parameters={})
     print(f"phantom made and written in {time.perf_counter() - started:.0f} s", flush=True)
-    annotate_planes(store, "painted", from_labels=["nucleus", "mitochondria"], every=every, fraction=fraction)
+    annotate_planes(store, "painted", from_labels=["nucleus", "mitochondria"], every=every, fraction=fraction,
+                    contacts=["mitochondria"] if contacts else [])
     row = _train_and_predict(store, workdir, "painted", max_minutes=max_minutes, level=level)
     store = Store.open(store.path)
     for name in ("nucleus", "mitochondria"):
         row[f"IoU {name}"] = semantic_scores(phantom.labels[name] > 0, store.labels(f"unet_{name}").data)["iou"]
     instances = instance_scores(phantom.labels["mitochondria"], store.labels("unet_mitochondria").data)
     row.update({"mitochondria F1@0.5": instances["f1"], "mitochondria AP-75": instances["ap_75"],
-                "what": f"phantom, 1 plane in {every}, {fraction:.0%} of each painted, level {level}"})
+                "what": f"phantom, 1 plane in {every}, {fraction:.0%} of each painted, level {level}"
+                        + (", mitochondria contacts painted" if contacts else "")})
     print(row, flush=True)
     return row
 
@@ -145,6 +152,7 @@ def main() -> None:
     parser.add_argument("--level", type=int, default=0)
     parser.add_argument("--every", type=int, default=10)
     parser.add_argument("--fraction", type=float, default=0.5)
+    parser.add_argument("--contacts", action="store_true", help="paint the seams between touching mitochondria")
     parser.add_argument("--skip-phantom", action="store_true")
     parser.add_argument("--skip-real", action="store_true")
     parser.add_argument("--real", type=Path, default=DEFAULT_REAL)
@@ -156,7 +164,8 @@ def main() -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         if not arguments.skip_phantom:
             rows.append(phantom_run(workdir, max_minutes=arguments.max_minutes, level=arguments.level,
-                                    every=arguments.every, fraction=arguments.fraction))
+                                    every=arguments.every, fraction=arguments.fraction,
+                                    contacts=arguments.contacts))
         if not arguments.skip_real:
             if (arguments.real / "train_raw.tif").exists():
                 rows.append(real_run(arguments.real, workdir, max_minutes=arguments.max_minutes))

@@ -373,6 +373,8 @@ FAILURES = [
     # annotate-planes
     Failure("annotate-planes cell.zarr --from-labels mito --out paint", a_store, "no labels 'mito' in cell.zarr; "
             "it has: nucleus"),
+    Failure("annotate-planes cell.zarr --from-labels nucleus --out paint --contacts mito", a_store,
+            "--contacts names mito, which --from-labels does not"),
     Failure("annotate-planes cell.zarr --from-labels nucleus --out paint --every 0", a_store,
             "--every must be a whole number of planes, at least 1"),
     Failure("annotate-planes cell.zarr --from-labels nucleus --out paint --fraction 0", a_store,

@@ -139,3 +139,32 @@ def test_label_images_chunked_differently_are_painted_together():
                                 every=16).compute()
     assert set(np.unique(painted[0])) == {2, 3} and (painted[16, 10:20, 10:20] == 3).all()
     assert not painted[1:16].any()
+
+
+def touching_objects() -> np.ndarray:
+    objects = np.zeros((4, 8, 12), np.uint16)
+    objects[:, 2:6, 1:5] = 7   # two objects side by side: columns 4 and 5 meet
+    objects[:, 2:6, 5:9] = 9
+    objects[:, 2:6, 10:12] = 3  # one apart from them (a gap at column 9)
+    return objects
+
+
+def test_the_seams_between_touching_objects_get_a_class_of_their_own():
+    painted = plane_annotations([touching_objects()], spacing=(10, 10, 10), every=2, contacts=[0]).compute()
+
+    assert painted[1].max() == 0  # an unannotated plane stays unpainted
+    plane = painted[2]
+    assert (plane[2:6, 4:6] == 3).all()  # the seam, one pixel on either side
+    assert (plane[2:6, 1:4] == 2).all() and (plane[2:6, 6:9] == 2).all() and (plane[2:6, 10:12] == 2).all()
+    assert (plane[:2] == 1).all()
+
+
+def test_annotate_planes_names_the_contact_class(tmp_path):
+    objects = touching_objects()
+    store = write_dataset(tmp_path / "seams.zarr", raw=np.zeros(objects.shape, np.uint8), spacing=(10, 10, 10),
+                          labels={"cell": np.ones(objects.shape, np.uint8), "mitochondria": objects}, tables={},
+                          step="test", parameters={})
+    annotate_planes(store, "seams", from_labels="cell,mitochondria", contacts="mitochondria", every=2)
+    assert store.annotation_classes("seams") == ["cell", "mitochondria", "mitochondria_contact"]
+    with pytest.raises(VemprofError, match="--contacts names nucleus, which --from-labels does not"):
+        annotate_planes(store, "other", from_labels="cell,mitochondria", contacts="nucleus")

@@ -101,3 +101,22 @@ def test_bad_parameters_are_refused_with_the_valid_ones(parameters, message):
 def test_a_probability_map_is_refused_until_thresholded():
     with pytest.raises(VemprofError, match="must be boolean or integer, got dtype float64; threshold a probability map first"):
         clean_mask(np.full((2, 4, 4), 0.7), name="mitochondria", spacing=SPACING)
+
+
+def test_seams_found_between_touching_objects_separate_them_and_nothing_else():
+    """Two tubes 1 µm long side by side, touching along their length (no neck for a
+    distance map), and the seam between them marked: two instances; one long tube of
+    varying thickness with no seam stays one."""
+    shape = (16, 48, 128)
+    z, y, x = np.indices(shape)
+    pair = (np.abs(z * 20 - 160) <= 100) & (np.abs(y * 10 - 240) <= 200) & (x * 10 >= 100) & (x * 10 <= 1100)
+    seam = pair & (np.abs(y * 10 - 240) <= 10)
+    instances = clean_mask(pair, name="mitochondria", spacing=SPACING, cores=pair & ~seam)
+    assert np.unique(instances).tolist() == [0, 1, 2]
+    assert all(np.count_nonzero(instances == i) > 0.4 * np.count_nonzero(pair) for i in (1, 2))
+    assert (instances[~pair] == 0).all()
+
+    tube = ball(shape, (160, 240, 300), 120) | ball(shape, (160, 240, 900), 120)
+    tube |= (np.abs(z * 20 - 160) <= 60) & (np.abs(y * 10 - 240) <= 60) & (x * 10 >= 300) & (x * 10 <= 900)
+    assert np.unique(clean_mask(tube, name="mitochondria", spacing=SPACING, cores=tube)).tolist() == [0, 1]
+    assert clean_mask(tube, name="mitochondria", spacing=SPACING).max() == 2  # the distance map splits it

@@ -184,6 +184,8 @@ def annotate_planes_command(
     patch: float = typer.Option(500.0, "--patch", metavar="NM", help="Patch (disc) diameter in nm."),
     axis: str = typer.Option("z", "--axis", help="Axis across the annotated planes: z, y or x."),
     seed: int = typer.Option(0, "--seed", help="Seed of the patch positions."),
+    contacts: str = typer.Option("", "--contacts", metavar="NAME,…",
+                                 help="Instance label images whose seams between touching objects get a class."),
     memory: Optional[float] = typer.Option(None, "--memory", metavar="MiB", show_default="640",
                                            help="Memory for the data in flight, beyond Python's own ~220 MiB."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing labels/NAME."),
@@ -194,7 +196,7 @@ def annotate_planes_command(
 
     dataset = Store.open(store)
     annotate_planes(dataset, out, from_labels=from_labels, every=every, fraction=fraction, axis=axis, seed=seed,
-                    patch_nm=patch, overwrite=overwrite, memory_mib=memory, progress=rich_progress)
+                    patch_nm=patch, contacts=contacts, overwrite=overwrite, memory_mib=memory, progress=rich_progress)
     console.print(f"wrote labels/{out} to {store}; voxels: "
                   + ", ".join(f"{n} {v:,}" for n, v in dataset.annotation_voxels(out).items()))
 

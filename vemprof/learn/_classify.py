@@ -153,20 +153,32 @@ def classify_store(
     full_shape = store.pyramid()[0][0]
     factors = tuple(round(a / b) for a, b in zip(spacing, store.spacing))
     winner = da.argmax(da.from_zarr(probabilities), axis=0)
+
+    def full_size(mask: da.Array, key: str) -> da.Array:
+        """A mask of ``level`` at full resolution (the coarse mask made once, then
+        interpolated block by block)."""
+        if level == 0:
+            return mask
+        coarse = _materialised(mask.astype(np.uint8) * np.uint8(255), scratch / f"mask-{key}")
+        return upsample(coarse, factors=factors, shape=full_shape) >= 128
+
     written = []
     for index, (name, output) in enumerate(zip(description.classes[1:], names), start=1):
-        mask = (winner == index).astype(np.uint8)
+        mask = winner == index
         if name == "cell" and description.kind == "forest":
-            mask = clean_cell_mask(mask > 0, spacing=spacing).astype(np.uint8)
-        if level > 0:  # the coarse mask is made once, then interpolated block by block
-            coarse = _materialised(mask * np.uint8(255), scratch / f"mask-{index}")
-            mask = upsample(coarse, factors=factors, shape=full_shape) >= 128
+            mask = clean_cell_mask(mask, spacing=spacing)
+        cores = None
+        if f"{name}_contact" in description.classes:  # the seams found between touching objects
+            cores = full_size(mask, str(index))
+            mask = mask | (winner == description.classes.index(f"{name}_contact"))
+        mask = full_size(mask, f"{index}-all")
+        if level > 0:
             probability = upsample(_Plane(probabilities, index), factors=factors, shape=full_shape)
         else:
             probability = da.from_zarr(probabilities)[index]
         if description.kind == "unet":  # cleaned at full resolution: instance ids cannot be interpolated
-            mask = clean_mask(mask > 0, name=name, spacing=store.spacing,
-                              parameters=description.features["cleanup"].get(name))
+            mask = clean_mask(mask, name=name, spacing=store.spacing,
+                              parameters=description.features["cleanup"].get(name), cores=cores)
         for kind, array, write in (("probabilities", probability, store.write_probabilities),
                                    ("labels", mask if mask.dtype != bool else mask.astype(np.uint8),
                                     store.write_labels)):

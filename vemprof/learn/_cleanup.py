@@ -110,7 +110,8 @@ def cleanup_parameters(name: str, parameters: dict | None = None) -> dict:
     return resolved
 
 
-def clean_mask(mask: Any, *, name: str, spacing: Sequence[float], parameters: dict | None = None) -> Any:
+def clean_mask(mask: Any, *, name: str, spacing: Sequence[float], parameters: dict | None = None,
+               cores: Any = None) -> Any:
     """The final label image of class ``name`` from its predicted mask.
 
     Parameters
@@ -123,6 +124,11 @@ def clean_mask(mask: Any, *, name: str, spacing: Sequence[float], parameters: di
         Voxel size in nm (Z, Y, X).
     parameters : dict, optional
         Overrides of the defaults, key by key (see the module notes for each kind).
+    cores : (Z, Y, X) bool array, optional
+        For ``instances``: the class's voxels without its contacts (where a network
+        found the seam between touching objects, class ``<name>_contact``). Each
+        connected core seeds one object, grown over ``mask`` by a watershed of the
+        distance map, instead of splitting at the distance map's maxima.
 
     Returns
     -------
@@ -148,6 +154,12 @@ def clean_mask(mask: Any, *, name: str, spacing: Sequence[float], parameters: di
     if settings["min_volume_um3"] > 0:
         mask = ops.remove_small_objects(mask, min_volume_nm3=settings["min_volume_um3"] * _NM3_PER_UM3,
                                         spacing=spacing)
+    if kind == "instances" and cores is not None:
+        seeds = ops.connected_components(check_mask(cores) & mask)
+        cap = settings["max_radius_nm"]  # distances beyond it come as inf
+        relief = -np.minimum(ops.distance_transform(mask, spacing=spacing, max_distance_nm=cap), np.float32(cap))
+        return ops.watershed(relief, markers=seeds, mask=mask, spacing=spacing,
+                             halo_nm=2 * settings["max_radius_nm"]).astype(np.uint32)
     if kind == "instances":
         return ops.split_touching(mask, spacing=spacing, h_nm=settings["split_h_nm"],
                                   max_radius_nm=settings["max_radius_nm"])
