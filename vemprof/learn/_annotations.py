@@ -13,9 +13,10 @@ the rest of the plane stays 0. Each plane's patches come from its own random str
 
 With ``contacts``, the seams between touching objects of an instance label image
 (mitochondria side by side) get a class of their own, painted over the object's class:
-in an annotated plane, each voxel of the object with an in-plane neighbour (4-connected)
-of another object — a line one voxel wide on either side. A network taught that class
-can separate touching objects that no distance map tells apart (`_cleanup`).
+in an annotated plane, each voxel of an object with a voxel of another object within
+`SEAM_NM` (30 nm, at least one voxel) along the plane's axes — a band about 60 nm wide
+along the contact, thick enough for a network to learn. A network taught that class can
+separate touching objects that no distance map tells apart (`_cleanup`).
 
 `annotate_planes` does this for label images of a store and writes the result as an
 annotation image ``labels/<name>`` with its provenance. Only the annotated planes of the
@@ -31,6 +32,7 @@ from typing import Sequence
 
 import dask.array as da
 import numpy as np
+from scipy import ndimage
 
 from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
@@ -40,6 +42,8 @@ from vemprof.volume import Volume, validate_spacing
 AXES = ("z", "y", "x")
 DEFAULT_EVERY = 10
 DEFAULT_PATCH_NM = 500.0
+#: Half-width of a painted seam between touching objects, nm.
+SEAM_NM = 30.0
 STEP = "annotate-planes"
 
 
@@ -108,7 +112,8 @@ def plane_annotations(
     dtype = _dtype(len(arrays) + len(contacts))
     take = tuple(slice(0, None, every) if i == along else slice(None) for i in range(3))
     painted = da.map_blocks(_paint_block, *(array[take] for array in arrays), dtype=dtype, axis=along, planes=planes,
-                            patches=patches, radii=radii, contacts=tuple(contacts))
+                            patches=patches, radii=radii, contacts=tuple(contacts),
+                            seam=tuple(max(1, round(SEAM_NM / s)) for i, s in enumerate(spacing) if i != along))
     annotation = da.zeros(shape, dtype=dtype, chunks=arrays[0].chunks)
     annotation[take] = painted
     return annotation
@@ -218,18 +223,13 @@ def _check_options(*, every, fraction, axis, seed, patch_nm) -> int:
 # -- painting ----------------------------------------------------------------------------
 
 
-def _seams(ids: np.ndarray) -> np.ndarray:
-    """Pixels of a 2D instance image with a 4-connected neighbour of another object."""
-    seam = np.zeros(ids.shape, bool)
-    for axis in (0, 1):
-        ahead = [slice(None)] * 2
-        behind = [slice(None)] * 2
-        ahead[axis], behind[axis] = slice(1, None), slice(None, -1)
-        a, b = ids[tuple(ahead)], ids[tuple(behind)]
-        differ = (a != b) & (a != 0) & (b != 0)
-        seam[tuple(ahead)] |= differ
-        seam[tuple(behind)] |= differ
-    return seam
+def _seams(ids: np.ndarray, *, reach: tuple[int, int]) -> np.ndarray:
+    """Pixels of a 2D instance image with a pixel of another object within ``reach``
+    pixels along each axis (a (2·reach + 1)² window)."""
+    window = tuple(2 * r + 1 for r in reach)
+    others_low = ndimage.minimum_filter(np.where(ids == 0, ids.max() + 1, ids), size=window, mode="nearest")
+    others_high = ndimage.maximum_filter(ids, size=window, mode="nearest")
+    return (ids != 0) & ((others_low < ids) | (others_high > ids))
 
 
 def _dtype(classes: int) -> np.dtype:
@@ -281,7 +281,8 @@ def _patch_mask(centres: np.ndarray, radii: tuple[float, float], region: list[tu
 
 
 def _paint_block(*blocks: np.ndarray, axis: int, planes: list[int], patches: dict[int, np.ndarray] | None,
-                 radii: tuple[float, float], contacts: tuple[int, ...] = (), block_info=None) -> np.ndarray:
+                 radii: tuple[float, float], contacts: tuple[int, ...] = (), seam: tuple[int, int] = (1, 1),
+                 block_info=None) -> np.ndarray:
     """The annotation of one block of the annotated planes (``blocks``: the label images'
     blocks there, the planes along ``axis``)."""
     location = block_info[None]["array-location"]
@@ -294,7 +295,7 @@ def _paint_block(*blocks: np.ndarray, axis: int, planes: list[int], patches: dic
         for value, stack in enumerate(stacks, start=2):
             plane[stack[j] != 0] = value
         for value, index in enumerate(contacts, start=len(blocks) + 2):
-            plane[_seams(stacks[index][j]) & (plane == index + 2)] = value
+            plane[_seams(stacks[index][j], reach=seam) & (plane == index + 2)] = value
         if patches is not None:
             plane[~_patch_mask(patches[planes[location[axis][0] + j]], radii, region)] = 0
     return np.moveaxis(painted, 0, axis)

@@ -155,7 +155,11 @@ def clean_mask(mask: Any, *, name: str, spacing: Sequence[float], parameters: di
         mask = ops.remove_small_objects(mask, min_volume_nm3=settings["min_volume_um3"] * _NM3_PER_UM3,
                                         spacing=spacing)
     if kind == "instances" and cores is not None:
-        seeds = ops.connected_components(check_mask(cores) & mask)
+        cores = check_mask(cores) & mask
+        if settings["min_volume_um3"] > 0:  # a speck of a core would seed an object of its own
+            cores = ops.remove_small_objects(cores, min_volume_nm3=settings["min_volume_um3"] * _NM3_PER_UM3,
+                                             spacing=spacing)
+        seeds = ops.connected_components(cores)
         cap = settings["max_radius_nm"]  # distances beyond it come as inf
         relief = -np.minimum(ops.distance_transform(mask, spacing=spacing, max_distance_nm=cap), np.float32(cap))
         return ops.watershed(relief, markers=seeds, mask=mask, spacing=spacing,
