@@ -82,9 +82,7 @@ def train_classifier(
     raw = store.raw(level=level)
     spacing = raw.require_spacing()
     image = raw.data
-    # every f-th voxel of level 0, as the label pyramid is made, whatever levels it has
-    step = tuple(slice(None, None, round(s / s0)) for s, s0 in zip(spacing, store.spacing))
-    labels = store.labels(annotations).data[step].rechunk(image.chunks)
+    labels = annotations_at_level(store, annotations, level).rechunk(image.chunks)
     bank = bank or FeatureBank.default(spacing)
     grey_range = image_range(image)
     with progress(f"reading the annotations of {annotations}", math.prod(labels.numblocks)) as advance:
@@ -192,6 +190,15 @@ def classify_store(
                              "grey_range": list(grey_range), "cell_opening_nm": CELL_OPENING_NM})
     shutil.rmtree(scratch.parent)
     return written
+
+
+def annotations_at_level(store: Store, annotations: str, level: int) -> da.Array:
+    """The annotation image on the grid of pyramid ``level``: every f-th voxel of level 0,
+    as the label pyramid is made, whatever levels the annotation image has (never a
+    blend of painted values)."""
+    spacing = store.pyramid()[level][1]
+    step = tuple(slice(None, None, round(s / s0)) for s, s0 in zip(spacing, store.spacing))
+    return store.labels(annotations).data[step]
 
 
 def clean_cell_mask(mask, *, spacing, opening_nm: float = CELL_OPENING_NM):

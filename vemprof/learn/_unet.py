@@ -15,12 +15,12 @@ with ``torch.load(weights_only=True)`` to run on a GPU.
 from __future__ import annotations
 
 import io
-import os
 import warnings
 
 import numpy as np
 
 from vemprof.errors import VemprofError
+from vemprof.learn._features import _cores
 
 #: The default network: channels per level (each level halves the tile), residual units.
 NETWORK = {"channels": [16, 32, 64, 128], "residual_units": 2}
@@ -125,7 +125,7 @@ class OnnxNetwork:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+        options.intra_op_num_threads = _cores()
         try:
             self.session = onnxruntime.InferenceSession(weights, options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own exception types

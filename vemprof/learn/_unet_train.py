@@ -34,7 +34,7 @@ import vemprof
 from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
 from vemprof.learn._augment import augment
-from vemprof.learn._classify import _check_level
+from vemprof.learn._classify import _check_level, annotations_at_level
 from vemprof.learn._cleanup import cleanup_parameters
 from vemprof.learn._forest import NORMALISATION, image_range, normalised
 from vemprof.learn._model import ModelDescription
@@ -204,9 +204,7 @@ def _painted_planes(store, annotations: str, *, level: int, grey_range, patch: i
     """The Z planes with painted pixels at ``level``, each cropped to its painted box plus
     half a patch (at least a patch; smaller planes are padded, unpainted)."""
     raw = store.raw(level=level)
-    spacing = raw.require_spacing()
-    step = tuple(slice(None, None, round(s / s0)) for s, s0 in zip(spacing, store.spacing))
-    labels = store.labels(annotations).data[step]
+    labels = annotations_at_level(store, annotations, level)
     painted = np.flatnonzero(np.asarray((labels != 0).any(axis=(1, 2))))
     if len(painted) == 0:
         raise VemprofError(f"'{annotations}' holds no painted pixel (all 0); paint some or use "
@@ -226,8 +224,7 @@ def _rotated(store, annotations: str, *, level: int, grey_range, patch: int, ang
     """The painted planes of the volume rotated by ``angles`` about X and about Y."""
     raw = store.raw(level=level)
     spacing = raw.require_spacing()
-    step = tuple(slice(None, None, round(s / s0)) for s, s0 in zip(spacing, store.spacing))
-    labels = np.asarray(store.labels(annotations).data[step])
+    labels = np.asarray(annotations_at_level(store, annotations, level))
     planes = rotated_planes(normalised(np.asarray(raw.data), grey_range), labels, spacing=spacing, angles=angles,
                             every=every)
     return [_Plane(-1, *_padded(image, plane.astype(np.int16), patch))
