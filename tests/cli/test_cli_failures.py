@@ -418,7 +418,7 @@ FAILURES = [
             "already holds labels/nucleus; pass --prefix (e.g. --prefix predicted_)"),
     Failure("predict nope.zarr --model model", nothing, "no such dataset store"),
     Failure("predict cell.zarr --model unet --prefix p_", a_store_and_a_unet,
-            "the planes at level 0 are 48 × 40 pixels, smaller than the model's 128-pixel training patch"),
+            "the Z planes at level 0 are 48 × 40 pixels, smaller than the model's 128-pixel training patch"),
     # export-model
     Failure("export-model nope --format onnx nope.onnx", nothing, "no such model: nope"),
     Failure("export-model unet --format keras unet.h5", a_small_unet,

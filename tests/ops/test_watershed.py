@@ -54,6 +54,56 @@ def test_split_touching_separates_two_touching_balls():
     assert labels.max() == 2 and labels[15, 20, 15] != labels[15, 20, 55]
 
 
+def wavy_tube(shape=(24, 40, 120), *, centre_y=20, radius=lambda x: 70 + 12 * np.sin(x / 6)):
+    """A tube along X whose radius (nm) wavers along its length: bulges and waists."""
+    z, y, x = np.ogrid[tuple(slice(0, n) for n in shape)]
+    squared = ((z - shape[0] / 2) * SPACING[0]) ** 2 + ((y - centre_y) * SPACING[1]) ** 2
+    inside = squared <= radius(x) ** 2
+    return inside & (x > 5) & (x < shape[2] - 5)
+
+
+def test_neck_ratio_keeps_a_wavering_tube_whole_that_h_maxima_cut():
+    tube = wavy_tube()
+    assert ops.split_touching(tube, spacing=SPACING, h_nm=5, max_radius_nm=100).max() >= 3
+    whole = ops.split_touching(tube, spacing=SPACING, h_nm=5, max_radius_nm=100, neck_ratio=0.6)
+    assert whole.max() == 1 and ((whole > 0) == tube).all()
+
+
+def test_neck_ratio_separates_tubes_that_touch_side_by_side():
+    steady = lambda x: 60 + 0 * x  # noqa: E731
+    pair = wavy_tube(centre_y=12, radius=steady) | wavy_tube(centre_y=36, radius=steady)  # 120 nm apart
+    labels = ops.split_touching(pair, spacing=SPACING, h_nm=5, max_radius_nm=100, neck_ratio=0.6)
+    assert labels.max() == 2 and labels[12, 12, 60] != labels[12, 36, 60]
+
+
+@pytest.mark.parametrize("chunks", [(12, 20, 30), (7, 9, 11)])
+def test_neck_ratio_blockwise_matches_whole_array(chunks):
+    shape = (24, 48, 120)
+    tubes = wavy_tube(shape, centre_y=12) | wavy_tube(shape, centre_y=36, radius=lambda x: 60 + 10 * np.cos(x / 5))
+    whole = ops.split_touching(tubes, spacing=SPACING, h_nm=5, max_radius_nm=100, neck_ratio=0.6)
+    lazy = ops.split_touching(as_dask(tubes, chunks), spacing=SPACING, h_nm=5, max_radius_nm=100, neck_ratio=0.6)
+    assert isinstance(lazy, da.Array)
+    blockwise = lazy.compute()
+    assert whole.max() == blockwise.max() == 2
+    assert disagreement(whole, blockwise, tubes) <= 0.005
+
+
+def test_merge_wide_necks_known_answer():
+    """Parts 1–2 meet at a neck of 8 nm (0.8 of the thinner radius 10): merged; parts
+    2–3 at 3 nm (0.3 of 10): kept apart; ids renumbered 1…K."""
+    from vemprof.ops._necks import merge_wide_necks
+
+    labels = np.array([[[1, 1, 2, 2, 5, 5]]], np.uint32)
+    distance = np.array([[[12, 8, 9, 10, 3, 10]]], np.float32)
+    np.testing.assert_array_equal(merge_wide_necks(labels, distance, ratio=0.6), [[[1, 1, 1, 1, 2, 2]]])
+    np.testing.assert_array_equal(merge_wide_necks(labels, distance, ratio=0.9), [[[1, 1, 2, 2, 3, 3]]])
+
+
+def test_neck_ratio_must_be_a_number_at_least_0(balls):
+    with pytest.raises(VemprofError, match="neck_ratio"):
+        ops.split_touching(balls, spacing=SPACING, neck_ratio=-0.5)
+
+
 @pytest.mark.parametrize("chunks", [(20, 32, 32), (9, 11, 13)])
 def test_seeded_watershed_on_intensity_blockwise(chunks, balls):
     rng = np.random.default_rng(0)

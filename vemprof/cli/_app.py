@@ -260,11 +260,13 @@ def predict(
     prefix: str = typer.Option("", "--prefix", help="Write labels/PREFIXclass and probabilities/PREFIXclass."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs of those names."),
     device: str = typer.Option("auto", "--device", help="U-Net: auto, cpu (onnxruntime) or cuda (PyTorch)."),
+    axes: str = typer.Option("z", "--axes", help="U-Net: z (along Z planes) or zyx (along Z, Y and X planes, "
+                                                 "averaged; 3x the time)."),
 ) -> None:
     """Classify a store with a model: probabilities/<class> (0-255) and labels/<class>."""
     from vemprof.cli._learn import run_predict
 
-    run_predict(store, model=model, level=level, prefix=prefix, overwrite=overwrite, device=device,
+    run_predict(store, model=model, level=level, prefix=prefix, overwrite=overwrite, device=device, axes=axes,
                 console=console)
 
 

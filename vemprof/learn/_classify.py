@@ -48,6 +48,7 @@ from vemprof.learn._forest import (
 )
 from vemprof.learn._cleanup import clean_mask
 from vemprof.learn._model import ModelDescription, load_model, model_file
+from vemprof.learn._orthogonal import CONSENSUS_CHUNKS, PASS_BLOCKS, PASS_CHUNKS, PlaneView
 from vemprof.learn._tiles import predict_region
 from vemprof.store import Store
 
@@ -65,6 +66,8 @@ BLOCK = (128, 128, 128)
 #: block's edge are computed by both blocks).
 UNET_BLOCK = (8, 2048, 2048)
 SCRATCH = ".classify"
+#: The planes a U-Net predicts along: Z only, or Z, Y and X averaged.
+AXES = ("z", "zyx")
 
 
 def train_classifier(
@@ -114,7 +117,7 @@ def train_classifier(
 
 def classify_store(
     store: Store, model: str | os.PathLike, *, level: int | None = None, prefix: str = "", overwrite: bool = False,
-    threads: int | None = None, device: str = "auto", progress: ProgressReporter = no_progress,
+    threads: int | None = None, device: str = "auto", axes: str = "z", progress: ProgressReporter = no_progress,
 ) -> list[str]:
     """Classify ``store``'s raw image with the model at ``model`` (a forest or a U-Net);
     write a probability map and a label image per class but the background, named
@@ -125,9 +128,15 @@ def classify_store(
     classes at one voxel size). Existing outputs of those names (e.g. a phantom's ground
     truth ``labels/cell``) are replaced only with ``overwrite``. ``threads`` are the
     forest's blocks at once; ``device`` runs a U-Net on ``cpu`` (onnxruntime), ``cuda``
-    (PyTorch) or whichever is at hand (``auto``).
+    (PyTorch) or whichever is at hand (``auto``). ``axes`` ``"zyx"`` has a U-Net predict
+    along Z, Y and X planes and averages the three (`_orthogonal`; three times the work).
     """
     description, weights = load_model(model)
+    if axes not in AXES:
+        raise VemprofError(f"--axes must be one of {', '.join(AXES)}, got {axes!r}")
+    if axes != "z" and description.kind != "unet":
+        raise VemprofError(f"--axes {axes} is for U-Nets, which see one plane at a time; a {description.kind} "
+                           "classifies in 3D already: use --axes z")
     level = _matching_level(store, description, level)
     names = [prefix + name for name in description.classes[1:]]
     taken = [f"labels/{n}" for n in names if n in store.label_names] + [
@@ -141,13 +150,14 @@ def classify_store(
     if description.kind == "forest":
         blocks, compute = _forest_blocks(raw.data, description, weights, spacing=spacing, grey_range=grey_range)
         threads = threads or min(os.cpu_count() or 1, 4)
+        scratch = _scratch(store, weights, level, grey_range, axes)
+        probabilities = _classify_into(scratch, raw.data.shape, blocks=blocks, compute=compute,
+                                       classes=len(description.classes), threads=threads, progress=progress)
     else:
-        blocks, compute = _unet_blocks(raw.data, description, model, device=device, grey_range=grey_range,
-                                       level=level)
-        threads = 1  # the network uses every core on each batch of tiles
-    scratch = _scratch(store, weights, level, grey_range)
-    probabilities = _classify_into(scratch, raw.data.shape, blocks=blocks, compute=compute,
-                                   classes=len(description.classes), threads=threads, progress=progress)
+        views = _plane_views(raw.data, description, axes=axes, spacing=spacing, level=level)
+        scratch = _scratch(store, weights, level, grey_range, axes)
+        probabilities = _unet_probabilities(raw.data, description, model, views=views, device=device,
+                                            grey_range=grey_range, scratch=scratch, progress=progress)
     full_shape = store.pyramid()[0][0]
     factors = tuple(round(a / b) for a, b in zip(spacing, store.spacing))
     winner = da.argmax(da.from_zarr(probabilities), axis=0)
@@ -186,7 +196,7 @@ def classify_store(
         written.append(output)
     store.record("predict", outputs=[f"probabilities/{n}" for n in written] + [f"labels/{n}" for n in written],
                  parameters={"model": str(model), "model_description": asdict(description), "level": level,
-                             "prefix": prefix,
+                             "prefix": prefix, "axes": axes,
                              "grey_range": list(grey_range), "cell_opening_nm": CELL_OPENING_NM})
     shutil.rmtree(scratch.parent)
     return written
@@ -250,10 +260,10 @@ def _materialised(array: da.Array, path: Path) -> zarr.Array:
     return target
 
 
-def _scratch(store: Store, weights: bytes, level: int, grey_range) -> Path:
+def _scratch(store: Store, weights: bytes, level: int, grey_range, axes: str) -> Path:
     """The scratch folder of this classification: blocks finished by an interrupted run of
-    the same model, level and grey range are kept; any other run's are removed."""
-    key = hashlib.sha256(weights + repr((level, grey_range)).encode()).hexdigest()[:16]
+    the same model, level, grey range and axes are kept; any other run's are removed."""
+    key = hashlib.sha256(weights + repr((level, grey_range, axes)).encode()).hexdigest()[:16]
     folder = store.path / SCRATCH
     if folder.exists():
         for other in folder.iterdir():
@@ -279,42 +289,89 @@ def _forest_blocks(image: da.Array, description: ModelDescription, weights: byte
     return blocks, compute
 
 
-def _unet_blocks(image: da.Array, description: ModelDescription, model, *, device: str, grey_range, level: int):
-    """The U-Net's block shape (`UNET_BLOCK`, whole planes where they fit) and its
-    ``compute(region)``: the tiles of the blocks' planes (`_tiles`), blended."""
-    from vemprof.learn._unet import OnnxNetwork, TorchNetwork, choose_device, load_network, multiple_of
+def _plane_views(image: da.Array, description: ModelDescription, *, axes: str, spacing, level: int
+                 ) -> dict[str, tuple[PlaneView, int]]:
+    """The view of ``image`` along each of ``axes``' planes (`_orthogonal`) with its tile
+    edge; a plane smaller than the model's training patch is refused."""
+    views = {}
+    for axis in axes:
+        source = image.rechunk(_clipped(UNET_BLOCK, image.shape)) if axis == "z" else image
+        view = PlaneView(source, axis=axis, spacing=spacing)
+        views[axis] = view, _tile(view, description.features, axis=axis, level=level)
+    return views
+
+
+def _unet_probabilities(image: da.Array, description: ModelDescription, model, *, views: dict, device: str,
+                        grey_range, scratch: Path, progress: ProgressReporter) -> zarr.Array:
+    """Per-class probabilities (classes, Z, Y, X) uint8 of a U-Net along the planes of
+    each view, in blocks (`UNET_BLOCK` for Z planes, `PASS_BLOCKS` for the others),
+    tiled (`_tiles`); averaged over the views when there are several."""
+    from vemprof.learn._unet import OnnxNetwork, TorchNetwork, choose_device, load_network
 
     features = description.features
-    step = multiple_of(features["network"])
-    plane = min(image.shape[1:])
-    tile = min(features["tile"], plane // step * step)
-    if tile < features["patch"]:
-        raise VemprofError(f"the planes at level {level} are {image.shape[1]} × {image.shape[2]} pixels, smaller "
-                           f"than the model's {features['patch']}-pixel training patch; use a finer --level")
+    classes = len(description.classes)
     if choose_device(device) == "cpu":
         run = OnnxNetwork(load_model(model)[1])
     else:
-        network = load_network(model_file(model, "unet.pt"), len(description.classes), features["network"])
+        network = load_network(model_file(model, "unet.pt"), classes, features["network"])
         run = TorchNetwork(network, "cuda")
-    blocks = tuple(min(b, n) for b, n in zip(UNET_BLOCK, image.shape))
-    source = image.rechunk(blocks)
-    overlap = min(features["overlap"], tile // 4)
+    passes = []
+    for axis, (view, tile) in views.items():
+        overlap = min(features["overlap"], tile // 4)
 
-    def compute(region):
-        probabilities = predict_region(source, region, run=run, classes=len(description.classes), tile=tile,
-                                       overlap=overlap, prepare=lambda window: normalised(window, grey_range))
-        return np.rint(np.clip(probabilities, 0, 1) * 255).astype(np.uint8)
+        def compute(region, view=view, tile=tile, overlap=overlap):
+            probabilities = predict_region(view, view.region(region), run=run, classes=classes, tile=tile,
+                                           overlap=overlap, prepare=lambda window: normalised(window, grey_range))
+            return np.rint(np.clip(view.back(probabilities, depth=image.shape[0]), 0, 1) * 255).astype(np.uint8)
 
-    return blocks, compute
+        blocks = _clipped(UNET_BLOCK if axis == "z" else PASS_BLOCKS[axis], image.shape)
+        chunks = blocks if len(views) == 1 else _clipped(PASS_CHUNKS[axis], image.shape)
+        passes.append(_classify_into(scratch / axis, image.shape, blocks=blocks, chunks=chunks, compute=compute,
+                                     classes=classes, threads=1, progress=progress,  # onnxruntime uses every core
+                                     what=f"classifying along {axis.upper()} planes"))
+    if len(passes) == 1:
+        return passes[0]
+    return _consensus(passes, scratch / "probabilities")
+
+
+def _tile(view: PlaneView, features: dict, *, axis: str, level: int) -> int:
+    """The tile edge for the view's planes: the model's, or the largest multiple of the
+    network's stride that fits the plane; a plane smaller than a training patch is refused."""
+    from vemprof.learn._unet import multiple_of
+
+    step = multiple_of(features["network"])
+    tile = min(features["tile"], min(view.shape[1:]) // step * step)
+    if tile < features["patch"]:
+        rows, columns = view.shape[1:]
+        hint = "use a finer --level" if axis == "z" else "the volume is too thin for --axes zyx: use --axes z"
+        raise VemprofError(f"the {axis.upper()} planes at level {level} are {rows} × {columns} pixels, smaller than "
+                           f"the model's {features['patch']}-pixel training patch; {hint}")
+    return tile
+
+
+def _clipped(blocks, shape) -> tuple[int, ...]:
+    """``blocks`` no larger than ``shape`` (``None`` = the whole axis)."""
+    return tuple(n if b is None else min(b, n) for b, n in zip(blocks, shape))
+
+
+def _consensus(passes: list[zarr.Array], path: Path) -> zarr.Array:
+    """The mean of the orientations' probabilities (rounded), stored at ``path``."""
+    shape = passes[0].shape
+    chunks = (shape[0], *_clipped(CONSENSUS_CHUNKS, shape[1:]))
+    total = sum(da.from_zarr(p).rechunk(chunks).astype(np.uint16) for p in passes)
+    mean = ((total + len(passes) // 2) // len(passes)).astype(np.uint8)
+    return _materialised(mean, path)
 
 
 def _classify_into(scratch: Path, shape: tuple[int, ...], *, blocks, compute, classes: int, threads: int,
-                   progress: ProgressReporter) -> zarr.Array:
+                   progress: ProgressReporter, chunks=None, what: str = "classifying") -> zarr.Array:
     """Per-class probabilities (classes, Z, Y, X) uint8 of a volume of ``shape``,
     ``compute(region)`` block by block (blocks already in ``scratch`` from an interrupted
-    run are kept) into a zarr array in ``scratch``, which is returned."""
+    run are kept) into a zarr array in ``scratch`` stored in ``chunks`` (default: the
+    blocks; blocks must be whole numbers of chunks), which is returned."""
+    scratch.mkdir(parents=True, exist_ok=True)
     target = zarr.open_array(str(scratch / "probabilities"), mode="a", shape=(classes, *shape),
-                             chunks=(classes, *blocks), dtype=np.uint8, fill_value=0)
+                             chunks=(classes, *(chunks or blocks)), dtype=np.uint8, fill_value=0)
     log = scratch / "done.txt"
     done = set(log.read_text().split()) if log.exists() else set()
     regions = [tuple(slice(i * b, min((i + 1) * b, n)) for i, b, n in zip(index, blocks, shape))
@@ -325,7 +382,7 @@ def _classify_into(scratch: Path, shape: tuple[int, ...], *, blocks, compute, cl
         target[(slice(None), *region)] = compute(region)
         return region
 
-    with progress("classifying", len(regions)) as advance, open(log, "a") as record:
+    with progress(what, len(regions)) as advance, open(log, "a") as record:
         advance(len(regions) - len(pending))
         with ThreadPoolExecutor(max_workers=threads) as pool:
             for region in pool.map(one, pending):

@@ -10,8 +10,10 @@ thin bridges between neighbours. Each class is cleaned by one of three recipes (
 ``instances`` (mitochondria: many separate objects)
     opening by ``opening_nm``, objects under ``min_volume_um3`` removed, touching
     objects split by a watershed of the distance map (`vemprof.ops.split_touching`:
-    centres at least ``split_h_nm`` deeper than the neck between them, distances capped
-    at ``max_radius_nm``). Returns uint32 instance ids (uint64 beyond 2³² voxels).
+    every centre at least ``split_h_nm`` deeper than its surroundings seeds a part,
+    distances capped at ``max_radius_nm``), then neighbouring parts merged where the
+    neck between them keeps at least ``neck_ratio`` of the thinner part's radius.
+    Returns uint32 instance ids (uint64 beyond 2³² voxels).
 ``mask`` (any other class)
     objects under ``min_volume_um3`` removed (0 keeps all). Returns a uint8 0/1 mask.
 
@@ -23,9 +25,12 @@ voxels:
 - mitochondria (200–1000 nm across) ``opening_nm`` 40: removes structures thinner than
   ~80 nm (membranes, ER tubules 60–100 nm) and bridges of that width between
   neighbours; ``min_volume_um3`` 0.003: smaller than a ball 200 nm across
-  (0.0042 µm³), the thinnest mitochondrion; ``split_h_nm`` 50: a neck must narrow the
-  radius by 50 nm (1–10 voxels) to split, so the slight waists of a tube do not;
-  ``max_radius_nm`` 500: the widest mitochondrion, also the block-wise halo (×2).
+  (0.0042 µm³), the thinnest mitochondrion; ``split_h_nm`` 10: parts are seeded
+  at nearly every bulge and then merged by proportion, ``neck_ratio`` 0.6: where two
+  mitochondria touch, the neck is narrower than 60 % of the thinner one's radius,
+  while the waists of one tube stay wider (an absolute depth cannot tell these apart:
+  both grow with size; see `vemprof.ops._necks` and docs/unet.md); ``max_radius_nm``
+  500: the widest mitochondrion, also the block-wise halo (×2).
 """
 
 from __future__ import annotations
@@ -45,8 +50,8 @@ from vemprof.volume import validate_spacing
 CLEANUP_DEFAULTS = {
     "nucleus": {"kind": "largest", "closing_nm": 50.0},
     "mitochondria": {
-        "kind": "instances", "opening_nm": 40.0, "min_volume_um3": 0.003, "split_h_nm": 50.0,
-        "max_radius_nm": 500.0,
+        "kind": "instances", "opening_nm": 40.0, "min_volume_um3": 0.003, "split_h_nm": 10.0,
+        "neck_ratio": 0.6, "max_radius_nm": 500.0,
     },
 }
 #: The clean-up of any other class.
@@ -166,5 +171,5 @@ def clean_mask(mask: Any, *, name: str, spacing: Sequence[float], parameters: di
                              halo_nm=2 * settings["max_radius_nm"]).astype(np.uint32)
     if kind == "instances":
         return ops.split_touching(mask, spacing=spacing, h_nm=settings["split_h_nm"],
-                                  max_radius_nm=settings["max_radius_nm"])
+                                  max_radius_nm=settings["max_radius_nm"], neck_ratio=settings["neck_ratio"])
     return mask.astype(np.uint8)
