@@ -14,10 +14,11 @@ Through the library calls the CLI makes (`annotate_planes`, `train_unet`, `class
 
 With ``--contacts`` the seams between touching mitochondria are painted as a class of
 their own (``annotate-planes --contacts mitochondria``), which the clean-up uses to
-separate them.
+separate them. With ``--zyx`` the phantom is also predicted along Z, Y and X planes
+(``predict --axes zyx``) and scored again.
 
 Run: ``python benchmarks/unet_accuracy.py [--max-minutes 10] [--level 0] [--fraction 0.5] [--contacts]
-[--skip-phantom] [--skip-real] [--keep DIR]``. About 2 × ``--max-minutes`` plus a few
+[--zyx] [--skip-phantom] [--skip-real] [--keep DIR]``. About 2 × ``--max-minutes`` plus a few
 minutes of prediction on 2 cores.
 """
 
@@ -41,7 +42,7 @@ REAL_SPACING = (5.0, 5.0, 5.0)
 
 
 def phantom_run(workdir: Path, *, max_minutes: float, level: int, every: int, fraction: float,
-                contacts: bool) -> dict:
+                contacts: bool, zyx: bool) -> dict:
     started = time.perf_counter()
     phantom = make_phantom()
     store = write_dataset(workdir / "phantom.zarr", raw=phantom.image, spacing=phantom.spacing, overwrite=True,
@@ -51,14 +52,25 @@ def phantom_run(workdir: Path, *, max_minutes: float, level: int, every: int, fr
     annotate_planes(store, "painted", from_labels=["nucleus", "mitochondria"], every=every, fraction=fraction,
                     contacts=["mitochondria"] if contacts else [])
     row = _train_and_predict(store, workdir, "painted", max_minutes=max_minutes, level=level)
-    store = Store.open(store.path)
-    for name in ("nucleus", "mitochondria"):
-        row[f"IoU {name}"] = semantic_scores(phantom.labels[name] > 0, store.labels(f"unet_{name}").data)["iou"]
-    instances = instance_scores(phantom.labels["mitochondria"], store.labels("unet_mitochondria").data)
-    row.update({"mitochondria F1@0.5": instances["f1"], "mitochondria AP-75": instances["ap_75"],
-                "what": f"phantom, 1 plane in {every}, {fraction:.0%} of each painted, level {level}"
-                        + (", mitochondria contacts painted" if contacts else "")})
+    row.update(_phantom_scores(phantom, Store.open(store.path), "unet_"))
+    row["what"] = (f"phantom, 1 plane in {every}, {fraction:.0%} of each painted, level {level}"
+                   + (", mitochondria contacts painted" if contacts else ""))
+    if zyx:
+        started = time.perf_counter()
+        classify_store(store, row["model"], level=level, prefix="zyx_", overwrite=True, axes="zyx")
+        row["zyx_classify_s"] = time.perf_counter() - started
+        row.update({f"zyx {key}": value for key, value in _phantom_scores(phantom, Store.open(store.path),
+                                                                          "zyx_").items()})
     print(row, flush=True)
+    return row
+
+
+def _phantom_scores(phantom, store: Store, prefix: str) -> dict:
+    """IoU of nucleus and mitochondria, mitochondria instance F1 and AP-75 of ``prefix``'s labels."""
+    row = {f"IoU {name}": semantic_scores(phantom.labels[name] > 0, store.labels(f"{prefix}{name}").data)["iou"]
+           for name in ("nucleus", "mitochondria")}
+    instances = instance_scores(phantom.labels["mitochondria"], store.labels(f"{prefix}mitochondria").data)
+    row.update({"mitochondria F1@0.5": instances["f1"], "mitochondria AP-75": instances["ap_75"]})
     return row
 
 
@@ -142,7 +154,7 @@ def report(rows: list[dict]) -> None:
     print("|---|---:|---:|---:|---|")
     for row in rows:
         scores = ", ".join(f"{k} {v:.3f}" for k, v in row.items()
-                           if k.startswith(("IoU", "mitochondria", "precision", "recall")))
+                           if k.startswith(("IoU", "mitochondria", "precision", "recall", "zyx ")))
         print(f"| {row['what']} | {row['iterations']} | {row['train_s']:.0f} | {row['classify_s']:.0f} | {scores} |")
 
 
@@ -153,6 +165,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=10)
     parser.add_argument("--fraction", type=float, default=0.5)
     parser.add_argument("--contacts", action="store_true", help="paint the seams between touching mitochondria")
+    parser.add_argument("--zyx", action="store_true", help="also predict the phantom with --axes zyx and score it")
     parser.add_argument("--skip-phantom", action="store_true")
     parser.add_argument("--skip-real", action="store_true")
     parser.add_argument("--real", type=Path, default=DEFAULT_REAL)
@@ -165,7 +178,7 @@ def main() -> None:
         if not arguments.skip_phantom:
             rows.append(phantom_run(workdir, max_minutes=arguments.max_minutes, level=arguments.level,
                                     every=arguments.every, fraction=arguments.fraction,
-                                    contacts=arguments.contacts))
+                                    contacts=arguments.contacts, zyx=arguments.zyx))
         if not arguments.skip_real:
             if (arguments.real / "train_raw.tif").exists():
                 rows.append(real_run(arguments.real, workdir, max_minutes=arguments.max_minutes))

@@ -1,8 +1,10 @@
 """The 2D U-Net: seamless tiled prediction, training on sparse planes of a small phantom,
 the model's files, prediction over a store, and bad requests in one line."""
 
+import contextlib
 import csv
 import io
+from functools import partial
 
 import numpy as np
 import pytest
@@ -87,6 +89,10 @@ def test_a_unet_trained_on_painted_planes_finds_the_cell(tmp_path, phantom):
     truth = phantom.labels["cell"] > 0
     assert np.count_nonzero(found & truth) / np.count_nonzero(found | truth) > 0.9
     assert store.probabilities("found_cell").data.dtype == np.uint8
+    # the model's clean-up changed at prediction: keep only objects of at least 1000 µm³ (the cell is smaller)
+    classify_store(store, model, prefix="strict_", device="cpu", cleanup={"cell": {"min_volume_um3": 1000}})
+    assert not np.asarray(store.labels("strict_cell").data).any()
+    assert store.provenance[-1]["parameters"]["cleanup"]["cell"] == {"kind": "mask", "min_volume_um3": 1000.0}
 
 
 def test_predicting_along_z_y_and_x_planes_averages_three_good_predictions(tmp_path, phantom):
@@ -113,6 +119,38 @@ def test_the_same_seed_trains_the_same_network_on_the_cpu(tmp_path, phantom):
                                 seed=7)[2]["unet.pt"] for _ in range(2))
     states = [torch.load(io.BytesIO(weights), weights_only=True) for weights in (first, second)]
     assert all(torch.equal(states[0][key], states[1][key]) for key in states[0])
+
+
+def test_an_interrupted_training_resumes_to_the_same_network(tmp_path, phantom):
+    """Interrupted at step 110 (after the validation and checkpoint at step 100), the same
+    call goes on from step 101 and ends with the network an uninterrupted run gives."""
+    store = _store_with_painted_planes(tmp_path / "cell.zarr", phantom)
+    options = dict(max_iterations=120, device="cpu", network=SMALL, patch=32, seed=0)
+    uninterrupted = train_unet(store, "painted", **options)
+    checkpoint = tmp_path / "unet.checkpoint.pt"
+    reported = []
+
+    @contextlib.contextmanager
+    def recorded(description, total, *, stop_at=None):
+        reported.append(description)
+
+        def advance(finished):
+            reported.append(finished)
+            if len(reported) - 2 == stop_at:  # the description and the skip come first
+                raise KeyboardInterrupt
+
+        yield advance
+
+    with pytest.raises(KeyboardInterrupt):
+        train_unet(store, "painted", checkpoint=checkpoint, progress=partial(recorded, stop_at=110), **options)
+    assert checkpoint.exists()
+    reported.clear()
+    resumed = train_unet(store, "painted", checkpoint=checkpoint, progress=recorded, **options)
+    assert "resumed at step 101" in reported[0] and reported[1:] == [100] + [1] * 20  # 20 steps, not 120
+    assert not checkpoint.exists()
+    states = [torch.load(io.BytesIO(run[2]["unet.pt"]), weights_only=True) for run in (uninterrupted, resumed)]
+    assert all(torch.equal(states[0][key], states[1][key]) for key in states[0])
+    assert resumed[0].training["iterations"] == 120
 
 
 def test_bad_requests_fail_in_one_line(tmp_path, phantom, monkeypatch):

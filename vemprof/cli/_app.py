@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 import vemprof
-from vemprof.cli._parse import assignments, counts, triple
+from vemprof.cli._parse import assignments, cleanup_overrides, counts, triple
 from vemprof.cli._rich_progress import rich_progress
 from vemprof.errors import VemprofError
 
@@ -262,12 +262,16 @@ def predict(
     device: str = typer.Option("auto", "--device", help="U-Net: auto, cpu (onnxruntime) or cuda (PyTorch)."),
     axes: str = typer.Option("z", "--axes", help="U-Net: z (along Z planes) or zyx (along Z, Y and X planes, "
                                                  "averaged; 3x the time)."),
+    cleanup: Optional[list[str]] = typer.Option(None, "--cleanup", metavar="CLASS.PARAMETER=VALUE",
+                                                help="U-Net: change a clean-up parameter of the model, e.g. "
+                                                     "mitochondria.neck_ratio=0.5 or nucleus.closing_nm=80 "
+                                                     "(lengths in nm; repeatable)."),
 ) -> None:
     """Classify a store with a model: probabilities/<class> (0-255) and labels/<class>."""
     from vemprof.cli._learn import run_predict
 
     run_predict(store, model=model, level=level, prefix=prefix, overwrite=overwrite, device=device, axes=axes,
-                console=console)
+                cleanup=cleanup_overrides(cleanup), console=console)
 
 
 @app.command("export-model")

@@ -12,6 +12,9 @@ from vemprof.errors import VemprofError
 
 #: Kinds of model `train` makes.
 KINDS = ("forest", "unet")
+#: Beside ``--out``, a U-Net training's checkpoint while it runs: run the same command
+#: again after an interruption to resume from it.
+CHECKPOINT_SUFFIX = ".checkpoint.pt"
 
 
 def run_train(store_path: Path, *, annotations: str, kind: str, out: Path, level: int, seed: int, trees: int,
@@ -38,7 +41,9 @@ def run_train(store_path: Path, *, annotations: str, kind: str, out: Path, level
     else:
         description, weights, others = train_unet(store, annotations, level=level, max_minutes=max_minutes,
                                                   max_iterations=max_iterations, device=device, seed=seed,
-                                                  rotations=_angles(rotations), every=every, progress=rich_progress)
+                                                  rotations=_angles(rotations), every=every,
+                                                  checkpoint=out.with_name(out.name + CHECKPOINT_SUFFIX),
+                                                  progress=rich_progress)
         training = description.training
         summary = (f"for {training['iterations']} iterations on {len(training['planes']['training'])} planes "
                    f"(best validation mean IoU {training['best_mean_iou']:.3f})")
@@ -48,7 +53,7 @@ def run_train(store_path: Path, *, annotations: str, kind: str, out: Path, level
 
 
 def run_predict(store_path: Path, *, model: Path, level: int | None, prefix: str, overwrite: bool, device: str,
-                axes: str, console: Console) -> None:
+                axes: str, cleanup: dict, console: Console) -> None:
     """Classify the store's raw image with ``model``; write probabilities and labels."""
     from vemprof.learn import classify_store
     from vemprof.store import Store
@@ -56,7 +61,7 @@ def run_predict(store_path: Path, *, model: Path, level: int | None, prefix: str
     store = Store.open(store_path)
     started = time.perf_counter()
     written = classify_store(store, model, level=level, prefix=prefix, overwrite=overwrite, device=device,
-                             axes=axes, progress=rich_progress)
+                             axes=axes, cleanup=cleanup, progress=rich_progress)
     console.print(f"classified {store_path} in {time.perf_counter() - started:.1f} s; wrote "
                   + ", ".join(f"probabilities/{n} and labels/{n}" for n in written))
 

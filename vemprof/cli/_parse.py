@@ -37,3 +37,21 @@ def assignments(items: list[str] | None) -> dict[str, str]:
             raise VemprofError(f"--set takes NAME=VALUE, got '{item}'")
         result[name.strip().replace("-", "_")] = value.strip()
     return result
+
+
+def cleanup_overrides(items: list[str] | None) -> dict[str, dict]:
+    """``["mitochondria.neck_ratio=0.5", …]`` → ``{"mitochondria": {"neck_ratio": 0.5}, …}``
+    (numbers, but ``kind`` stays a word)."""
+    result: dict[str, dict] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        name, dot, parameter = key.strip().partition(".")
+        if not (sep and dot and name and parameter and value.strip()):
+            raise VemprofError(f"--cleanup takes CLASS.PARAMETER=VALUE, e.g. mitochondria.neck_ratio=0.5; got '{item}'")
+        if parameter != "kind":
+            try:
+                value = float(value)
+            except ValueError:
+                raise VemprofError(f"--cleanup {key.strip()} takes a number, got '{value.strip()}'") from None
+        result.setdefault(name, {})[parameter] = value.strip() if parameter == "kind" else value
+    return result

@@ -46,7 +46,7 @@ from vemprof.learn._forest import (
     normalised,
     training_samples,
 )
-from vemprof.learn._cleanup import clean_mask
+from vemprof.learn._cleanup import clean_mask, cleanup_parameters
 from vemprof.learn._model import ModelDescription, load_model, model_file
 from vemprof.learn._orthogonal import CONSENSUS_CHUNKS, PASS_BLOCKS, PASS_CHUNKS, PlaneView
 from vemprof.learn._tiles import predict_region
@@ -117,7 +117,8 @@ def train_classifier(
 
 def classify_store(
     store: Store, model: str | os.PathLike, *, level: int | None = None, prefix: str = "", overwrite: bool = False,
-    threads: int | None = None, device: str = "auto", axes: str = "z", progress: ProgressReporter = no_progress,
+    threads: int | None = None, device: str = "auto", axes: str = "z", cleanup: dict | None = None,
+    progress: ProgressReporter = no_progress,
 ) -> list[str]:
     """Classify ``store``'s raw image with the model at ``model`` (a forest or a U-Net);
     write a probability map and a label image per class but the background, named
@@ -130,6 +131,8 @@ def classify_store(
     forest's blocks at once; ``device`` runs a U-Net on ``cpu`` (onnxruntime), ``cuda``
     (PyTorch) or whichever is at hand (``auto``). ``axes`` ``"zyx"`` has a U-Net predict
     along Z, Y and X planes and averages the three (`_orthogonal`; three times the work).
+    ``cleanup`` overrides a U-Net's clean-up parameters by class, e.g.
+    ``{"mitochondria": {"neck_ratio": 0.5}}`` (see `_cleanup`).
     """
     description, weights = load_model(model)
     if axes not in AXES:
@@ -137,6 +140,7 @@ def classify_store(
     if axes != "z" and description.kind != "unet":
         raise VemprofError(f"--axes {axes} is for U-Nets, which see one plane at a time; a {description.kind} "
                            "classifies in 3D already: use --axes z")
+    cleanups = _cleanups(description, cleanup or {})
     level = _matching_level(store, description, level)
     names = [prefix + name for name in description.classes[1:]]
     taken = [f"labels/{n}" for n in names if n in store.label_names] + [
@@ -185,8 +189,7 @@ def classify_store(
         else:
             probability = da.from_zarr(probabilities)[index]
         if description.kind == "unet":  # cleaned at full resolution: instance ids cannot be interpolated
-            mask = clean_mask(mask, name=name, spacing=store.spacing,
-                              parameters=description.features["cleanup"].get(name), cores=cores)
+            mask = clean_mask(mask, name=name, spacing=store.spacing, parameters=cleanups[name], cores=cores)
         for kind, array, write in (("probabilities", probability, store.write_probabilities),
                                    ("labels", mask if mask.dtype != bool else mask.astype(np.uint8),
                                     store.write_labels)):
@@ -196,10 +199,26 @@ def classify_store(
         written.append(output)
     store.record("predict", outputs=[f"probabilities/{n}" for n in written] + [f"labels/{n}" for n in written],
                  parameters={"model": str(model), "model_description": asdict(description), "level": level,
-                             "prefix": prefix, "axes": axes,
+                             "prefix": prefix, "axes": axes, "cleanup": cleanups,
                              "grey_range": list(grey_range), "cell_opening_nm": CELL_OPENING_NM})
     shutil.rmtree(scratch.parent)
     return written
+
+
+def _cleanups(description: ModelDescription, overrides: dict) -> dict[str, dict]:
+    """A U-Net's clean-up parameters per class: the model's, overridden key by key (checked
+    before anything is computed); empty for a forest, which takes none."""
+    if description.kind != "unet":
+        if overrides:
+            raise VemprofError("--cleanup is for U-Net models; a forest's cell mask has its own fixed clean-up")
+        return {}
+    unknown = sorted(set(overrides) - set(description.classes[1:]))
+    if unknown:
+        raise VemprofError(f"--cleanup names class(es) {', '.join(unknown)} the model does not have; "
+                           f"its classes: {', '.join(description.classes[1:])}")
+    stored = description.features["cleanup"]
+    return {name: cleanup_parameters(name, {**stored.get(name, {}), **overrides.get(name, {})})
+            for name in description.classes[1:]}
 
 
 def annotations_at_level(store: Store, annotations: str, level: int) -> da.Array:

@@ -15,7 +15,8 @@ and scores the mean IoU of the classes on their painted pixels; the best network
 kept, and training stops after `PATIENCE` validations without improvement, at
 ``max_iterations``, or at ``max_minutes`` — whichever comes first. Each validation is
 a row of the training log (CSV), which is also drawn (PNG). On the CPU, the same seed
-gives the same network.
+gives the same network. With a checkpoint file, each validation also saves the whole
+training state, and a training interrupted is resumed from it (`_checkpoint`).
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import json
 import math
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -34,6 +38,7 @@ import vemprof
 from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
 from vemprof.learn._augment import augment
+from vemprof.learn._checkpoint import checkpoint_key, load_checkpoint, save_checkpoint
 from vemprof.learn._classify import _check_level, annotations_at_level
 from vemprof.learn._cleanup import cleanup_parameters
 from vemprof.learn._forest import NORMALISATION, image_range, normalised
@@ -84,13 +89,17 @@ class _Plane:
 def train_unet(
     store, annotations: str, *, level: int = 0, max_minutes: float = 10.0, max_iterations: int = MAX_ITERATIONS,
     device: str = "auto", seed: int = 0, network: dict = NETWORK, patch: int = PATCH,
-    rotations: Sequence[float] = (), every: int = 5, progress: ProgressReporter = no_progress,
+    rotations: Sequence[float] = (), every: int = 5, checkpoint: str | os.PathLike | None = None,
+    progress: ProgressReporter = no_progress,
 ) -> tuple[ModelDescription, bytes, dict[str, bytes]]:
     """A 2D U-Net trained on the painted pixels of ``annotations`` at pyramid ``level``.
 
     With ``rotations`` (degrees, e.g. (30, 60, 90)), the training planes also include
     every ``every``-th plane of the annotated volume rotated about X and about Y
     (`rotated_planes`, "3D-aware" training; the whole volume at ``level`` is read).
+    With ``checkpoint`` (a file path), the training state is saved there at every
+    validation and an interrupted training with the same settings resumes from it
+    (`_checkpoint`); the file is removed when training ends.
     Returns the description, the ONNX weights and the other files (``unet.pt``, the
     training log ``training.csv`` and its plot ``training.png``), for `save_model`.
     """
@@ -128,10 +137,24 @@ def train_unet(
     model = build_network(len(names), network).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
     pixel_nm = float(min(spacing[1:]))
-    rows, losses, best, best_state, waited = [], [], -1.0, None, 0
+    rows, losses, best, best_state, waited, first, spent = [], [], -1.0, None, 0, 1, 0.0
+    key = checkpoint_key({"store": str(store.path), "annotations": annotations, "painted": counts.tolist(),
+                          "level": level, "seed": seed, "network": network, "patch": patch,
+                          "rotations": list(rotations), "every": every})
+    saved = load_checkpoint(checkpoint, key)
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimiser.load_state_dict(saved["optimiser"])
+        rng.bit_generator.state = json.loads(saved["rng"])
+        torch.set_rng_state(saved["torch_rng"])
+        rows, best, best_state, waited = json.loads(saved["rows"]), saved["best"], saved["best_state"], saved["waited"]
+        first, spent = rows[-1]["iteration"] + 1, rows[-1]["minutes"]
     started = time.perf_counter()
-    with progress(f"training a U-Net on {len(training)} planes (≤ {max_minutes:g} min)", max_iterations) as advance:
-        for iteration in range(1, max_iterations + 1):
+    resumed = f", resumed at step {first}" if saved is not None else ""
+    with progress(f"training a U-Net on {len(training)} planes (≤ {max_minutes:g} min{resumed})",
+                  max_iterations) as advance:
+        advance(first - 1)
+        for iteration in range(first, max_iterations + 1):
             model.train()
             images, targets = _batch(training, rng=rng, patch=patch, pixel_nm=pixel_nm)
             probabilities = model(torch.from_numpy(images).to(device))
@@ -141,7 +164,7 @@ def train_unet(
             optimiser.step()
             losses.append(loss.item())
             advance(1)
-            minutes = (time.perf_counter() - started) / 60
+            minutes = spent + (time.perf_counter() - started) / 60
             out_of_time = minutes >= max_minutes or iteration == max_iterations
             if iteration % VALIDATE_EVERY and not out_of_time:
                 continue
@@ -156,6 +179,11 @@ def train_unet(
                 waited += 1
             if out_of_time or waited >= PATIENCE:
                 break
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, {
+                    "key": key, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                    "rng": json.dumps(rng.bit_generator.state), "torch_rng": torch.get_rng_state(),
+                    "rows": json.dumps(rows), "best": best, "best_state": best_state, "waited": waited})
     model.load_state_dict(best_state)
     model = model.cpu().eval()
     description = ModelDescription(
@@ -175,7 +203,10 @@ def train_unet(
         vemprof_version=vemprof.__version__,
     )
     others = {"unet.pt": state_bytes(model), "training.csv": _csv(rows), "training.png": _plot(rows)}
-    return description, onnx_bytes(model, tile=TILE), others
+    weights = onnx_bytes(model, tile=TILE)
+    if checkpoint is not None:
+        Path(checkpoint).unlink(missing_ok=True)
+    return description, weights, others
 
 
 def painted_loss(probabilities, targets):
