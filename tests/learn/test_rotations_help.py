@@ -9,9 +9,10 @@ along Z, so its Z planes show them as small discs, which that network calls back
 Rotated by 90° about Y, the training tubes stand along Z too, and a network trained on the
 rotated planes as well has seen small discs labelled tube.
 
-Measured before choosing the margin (recall of the test tubes; training seeds 0, 1, 2 on
-five layouts of the volumes, 300 iterations): Z planes only 0.00–0.28, with rotations
-0.76–0.90; the difference was at least 0.58. The test asserts 0.3.
+Measured before choosing the margin (recall of the test tubes, 500 iterations, training
+seeds 0, 1, 2 on each of five layouts: volume seeds 100 + k and 200 + k, k = 0…4):
+Z planes only 0.00–0.06, with rotations 0.64–0.88, the difference 0.62–0.88 (0.81 for
+the case below: 0.05 and 0.87). The test asks for a difference of 0.4.
 """
 
 import numpy as np
@@ -28,8 +29,10 @@ SMALL = {"channels": [8, 16, 32], "residual_units": 1}
 
 
 def tubes_and_balls(*, along: str, tubes: int = 6, balls: int = 4, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A volume of straight tubes running along ``along`` ("z", "y" or "x") from face to
-    face, and balls placed at random (cut by the edges), equally bright, and the tubes' mask.
+    """A volume of ``tubes`` straight tubes (radius `TUBE_RADIUS_NM`, axes at least 20 nm
+    more than that from the faces) running along ``along`` ("z", "y" or "x") from face to
+    face, and ``balls`` balls (radius `BALL_RADIUS_NM`) centred at random, cut by the
+    faces, all equally bright; and the tubes' mask.
 
     Returns the image (Z, Y, X) float32, 0.2 outside and 0.8 inside the objects plus
     Gaussian noise of standard deviation 0.05, and the mask (Z, Y, X) bool, true inside
@@ -78,5 +81,5 @@ def test_rotated_planes_teach_the_unet_tubes_standing_along_z(tmp_path):
 
     z_planes_only = recall_of_unet(tmp_path, training, test, standing, rotations=())
     with_rotations = recall_of_unet(tmp_path, training, test, standing, rotations=(30, 60, 90))
-    assert with_rotations >= z_planes_only + 0.3, (
+    assert with_rotations >= z_planes_only + 0.4, (
         f"recall of the standing tubes: {with_rotations:.2f} with rotations, {z_planes_only:.2f} without")

@@ -113,6 +113,20 @@ def test_predicting_along_z_y_and_x_planes_averages_three_good_predictions(tmp_p
     assert store.provenance[-1]["parameters"]["axes"] == "zyx"
 
 
+def test_planes_held_out_for_validation_are_not_rotated_into_training(tmp_path, phantom):
+    """With --rotations, a held-out plane's pixels must not reach training by way of a
+    rotated plane that crosses it."""
+    from vemprof.learn._unet_train import _rotated
+
+    store = _store_with_painted_planes(tmp_path / "cell.zarr", phantom)
+    annotations = np.zeros(phantom.image.shape, np.uint8)
+    annotations[4], annotations[8] = 2, 3  # two classes, each painted on one plane whole
+    store.write_annotations("two", annotations, classes=["first", "held_out"], chunks=(16, 48, 48))
+    planes = _rotated(store, "two", level=0, grey_range=(0, 255), patch=32, angles=[90], every=1, held_out=[8])
+    painted = {int(value) for plane in planes for value in np.unique(plane.labels)}
+    assert painted == {0, 2}  # class 3 lived on the held-out plane only
+
+
 def test_the_same_seed_trains_the_same_network_on_the_cpu(tmp_path, phantom):
     store = _store_with_painted_planes(tmp_path / "cell.zarr", phantom)
     first, second = (train_unet(store, "painted", max_iterations=5, device="cpu", network=SMALL, patch=64,

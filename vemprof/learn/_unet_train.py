@@ -130,7 +130,7 @@ def train_unet(
     training = [p for p, out in zip(planes, held_out) if not out]
     if rotations:
         training += _rotated(store, annotations, level=level, grey_range=grey_range, patch=patch,
-                             angles=rotations, every=every)
+                             angles=rotations, every=every, held_out=[p.z for p in validation])
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -251,11 +251,15 @@ def _painted_planes(store, annotations: str, *, level: int, grey_range, patch: i
     return planes
 
 
-def _rotated(store, annotations: str, *, level: int, grey_range, patch: int, angles, every: int) -> list[_Plane]:
-    """The painted planes of the volume rotated by ``angles`` about X and about Y."""
+def _rotated(store, annotations: str, *, level: int, grey_range, patch: int, angles, every: int,
+             held_out: Sequence[int]) -> list[_Plane]:
+    """The painted planes of the volume rotated by ``angles`` about X and about Y, the Z
+    planes ``held_out`` for validation unpainted first (rotated, they would cross the
+    training planes and validation would score what training saw)."""
     raw = store.raw(level=level)
     spacing = raw.require_spacing()
-    labels = np.asarray(annotations_at_level(store, annotations, level))
+    labels = np.array(annotations_at_level(store, annotations, level))
+    labels[list(held_out)] = 0
     planes = rotated_planes(normalised(np.asarray(raw.data), grey_range), labels, spacing=spacing, angles=angles,
                             every=every)
     return [_Plane(-1, *_padded(image, plane.astype(np.int16), patch))
