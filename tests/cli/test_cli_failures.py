@@ -427,6 +427,10 @@ FAILURES = [
             "unknown clean-up parameter radius_nm for 'nucleus' (kind 'largest'); valid: kind, closing_nm"),
     Failure("predict cell.zarr --model model --prefix p_ --cleanup cell.closing_nm=5", a_store_and_a_model,
             "--cleanup is for U-Net models"),
+    # measure
+    Failure("measure cell.zarr --labels nope", a_store, "no labels 'nope' in"),
+    Failure("measure cell.zarr --labels nucleus --image bogus", a_store,
+            "--image bogus is neither raw nor a probability map"),
     # export-model
     Failure("export-model nope --format onnx nope.onnx", nothing, "no such model: nope"),
     Failure("export-model unet --format keras unet.h5", a_small_unet,

@@ -1,5 +1,5 @@
 """The ``vemprof`` command: import, synth, info, preview, export, ops, annotate-planes, train, predict,
-export-model, import-model, evaluate."""
+export-model, import-model, evaluate, measure."""
 
 from __future__ import annotations
 
@@ -324,6 +324,24 @@ def evaluate(
         sys.stdout.write(json.dumps(jsonable(result), indent=2) + "\n")
     else:
         console.print(render(result))
+
+
+@app.command()
+def measure(
+    store: Path = typer.Argument(..., help="The dataset store holding the label image."),
+    labels: str = typer.Option(..., "--labels", metavar="NAME", help="Measure the objects of labels/NAME."),
+    image: str = typer.Option("raw", "--image", metavar="NAME",
+                              help="Intensity columns from raw or probabilities/NAME; 'none' for none."),
+    csv: Optional[Path] = typer.Option(None, "--csv", metavar="FILE", help="Also write the table as CSV."),
+) -> None:
+    """Measure every object of a label image (volume, surface, shape, position, intensity) into tables/NAME."""
+    from vemprof.measure import measure_labels
+    from vemprof.store import Store
+
+    table = measure_labels(Store.open(store), labels, image=None if image == "none" else image, csv=csv,
+                           progress=rich_progress)
+    console.print(f"measured {len(table)} objects of labels/{labels}; wrote tables/{labels}"
+                  + (f" and {csv}" if csv else ""))
 
 
 def _chunk_shape(text: str) -> tuple[int, int, int]:
