@@ -22,3 +22,13 @@ def test_measure_a_phantoms_mitochondria(vemprof_cli, tmp_path, monkeypatch):
     assert (table["intensity_mean"] > 0).all() and (table["surface_um2"] > 0).all()
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "mito.csv"), table, check_dtype=False)
     assert store.provenance[-1]["step"] == "measure"
+
+    with_parents = vemprof_cli("measure", "cell.zarr", "--labels", "mitochondria", "--cell", "cell", "--nucleus",
+                               "nucleus")
+    assert with_parents.code == 0, with_parents
+    store = Store.open(tmp_path / "cell.zarr")
+    assert {"cell", "nucleus_fraction", "in_nucleus"} <= set(store.read_table("mitochondria").columns)
+    compartments = store.read_table("compartments")
+    assert list(compartments["class"]) == ["mitochondria"] and 0 < compartments["pct_of_cytoplasm"].iloc[0] < 30
+    alone = vemprof_cli("measure", "cell.zarr", "--labels", "mitochondria", "--cell", "cell")
+    assert alone.code == 2 and "give --cell and --nucleus together" in alone.stderr

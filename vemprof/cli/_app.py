@@ -332,16 +332,19 @@ def measure(
     labels: str = typer.Option(..., "--labels", metavar="NAME", help="Measure the objects of labels/NAME."),
     image: str = typer.Option("raw", "--image", metavar="NAME",
                               help="Intensity columns from raw or probabilities/NAME; 'none' for none."),
+    cell: Optional[str] = typer.Option(None, "--cell", metavar="NAME",
+                                       help="With --nucleus: each object's parent and tables/compartments."),
+    nucleus: Optional[str] = typer.Option(None, "--nucleus", metavar="NAME", help="The nucleus (labels/NAME)."),
     csv: Optional[Path] = typer.Option(None, "--csv", metavar="FILE", help="Also write the table as CSV."),
 ) -> None:
     """Measure every object of a label image (volume, surface, shape, position, intensity) into tables/NAME."""
     from vemprof.measure import measure_labels
     from vemprof.store import Store
 
-    table = measure_labels(Store.open(store), labels, image=None if image == "none" else image, csv=csv,
-                           progress=rich_progress)
+    table = measure_labels(Store.open(store), labels, image=None if image == "none" else image, cell=cell,
+                           nucleus=nucleus, csv=csv, progress=rich_progress)
     console.print(f"measured {len(table)} objects of labels/{labels}; wrote tables/{labels}"
-                  + (f" and {csv}" if csv else ""))
+                  + (" and tables/compartments" if cell else "") + (f" and {csv}" if csv else ""))
 
 
 def _chunk_shape(text: str) -> tuple[int, int, int]:

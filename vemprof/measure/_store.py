@@ -9,16 +9,25 @@ import pandas as pd
 
 from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
+from vemprof.measure._compartments import compartment_table, object_parents
 from vemprof.measure._shape import object_table
 from vemprof.store import Store
 
 
-def measure_labels(store: Store, labels: str, *, image: str | None = "raw", csv: Path | None = None,
+def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell: str | None = None,
+                   nucleus: str | None = None, csv: Path | None = None,
                    progress: ProgressReporter = no_progress) -> pd.DataFrame:
     """The object table of ``labels/<labels>`` (`object_table`), with the intensity
     columns of ``image`` (``"raw"``, a probability map's name, or None), written as
     ``tables/<labels>.parquet`` (and to ``csv`` when given) and recorded in the
-    store's provenance. Returns the table."""
+    store's provenance. Returns the table.
+
+    With the label images ``cell`` and ``nucleus`` (both or neither), each object also
+    gets its parent (`object_parents`: ``cell``, ``nucleus_fraction``, ``in_nucleus``)
+    and the class's row of ``tables/compartments`` (`compartment_table`) is written or
+    replaced."""
+    if (cell is None) != (nucleus is None):
+        raise VemprofError("give --cell and --nucleus together (the cytoplasm is the cell without the nucleus)")
     started = dt.datetime.now(dt.timezone.utc)
     volume = store.labels(labels)
     if image is None:
@@ -31,9 +40,18 @@ def measure_labels(store: Store, labels: str, *, image: str | None = "raw", csv:
         raise VemprofError(f"--image {image} is neither raw nor a probability map of {store.path}; it has: "
                            f"{', '.join(['raw', *store.probability_names])}")
     table = object_table(volume.data, spacing=store.spacing, image=grey, progress=progress)
+    outputs = [f"tables/{labels}"]
+    if cell is not None:
+        cells, nuclei = store.labels(cell).data, store.labels(nucleus).data
+        table = table.merge(object_parents(volume.data, cell=cells, nucleus=nuclei), on="label")
+        row = compartment_table({labels: volume.data}, cell=cells, nucleus=nuclei, spacing=store.spacing)
+        others = store.read_table("compartments") if "compartments" in store.table_names else row.iloc[:0]
+        store.write_table("compartments", pd.concat([others[others["class"] != labels], row], ignore_index=True))
+        outputs.append("tables/compartments")
     store.write_table(labels, table)
     if csv is not None:
         table.to_csv(csv, index=False)
-    store.record("measure", outputs=[f"tables/{labels}"], started=started,
-                 parameters={"labels": labels, "image": image, "objects": len(table)})
+    store.record("measure", outputs=outputs, started=started,
+                 parameters={"labels": labels, "image": image, "cell": cell, "nucleus": nucleus,
+                             "objects": len(table)})
     return table
