@@ -1,4 +1,5 @@
-"""Measuring from the command line: a phantom's mitochondria into tables/, and as CSV."""
+"""Measuring from the command line: a phantom's mitochondria into tables/, and as CSV;
+columns correlated and compared between groups."""
 
 import numpy as np
 import pandas as pd
@@ -32,3 +33,25 @@ def test_measure_a_phantoms_mitochondria(vemprof_cli, tmp_path, monkeypatch):
     assert list(compartments["class"]) == ["mitochondria"] and 0 < compartments["pct_of_cytoplasm"].iloc[0] < 30
     alone = vemprof_cli("measure", "cell.zarr", "--labels", "mitochondria", "--cell", "cell")
     assert alone.code == 2 and "give --cell and --nucleus together" in alone.stderr
+
+
+def test_correlate_and_compare_columns_of_a_table(vemprof_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    made = vemprof_cli(*"synth cell.zarr --set shape=48,96,96 --voxel-size 60,60,60 --set n_mitochondria=6 "
+                        "--no-preview".split())
+    assert made.code == 0, made
+    assert vemprof_cli("measure", "cell.zarr", "--labels", "mitochondria").code == 0
+    result = vemprof_cli("correlate", "cell.zarr", "--table", "mitochondria", "--x", "volume_um3", "--y",
+                         "surface_um2", "--csv", "r.csv")
+    assert result.code == 0, result
+    assert pd.read_csv(tmp_path / "r.csv")["pearson_r"].iloc[0] > 0.5  # larger objects, larger surfaces
+    sections = pd.DataFrame({"section": [1, 1, 1, 1, 2, 2, 2, 2], "density": [3.0, 3.2, 2.9, 3.1, 4.0, 4.2, 3.9, 4.4]})
+    Store.open(tmp_path / "cell.zarr").write_table("pores", sections)
+    compared = vemprof_cli("compare", "cell.zarr", "--table", "pores", "--column", "density", "--by", "section",
+                           "--csv", "t.csv")
+    assert compared.code == 0, compared
+    assert "welch_p" in compared.stdout
+    written = pd.read_csv(tmp_path / "t.csv").iloc[0]
+    assert written["welch_p"] < 0.01 and written["hedges_g"] < 0  # section 1 is lower
+    missing = vemprof_cli("correlate", "cell.zarr", "--table", "mitochondria", "--x", "nope", "--y", "voxels")
+    assert missing.code == 2 and "no column nope in the table" in missing.stderr

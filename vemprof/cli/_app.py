@@ -1,5 +1,5 @@
 """The ``vemprof`` command: import, synth, info, preview, export, ops, annotate-planes, train, predict,
-export-model, import-model, evaluate, measure."""
+export-model, import-model, evaluate, measure, correlate, compare."""
 
 from __future__ import annotations
 
@@ -345,6 +345,50 @@ def measure(
                            nucleus=nucleus, csv=csv, progress=rich_progress)
     console.print(f"measured {len(table)} objects of labels/{labels}; wrote tables/{labels}"
                   + (" and tables/compartments" if cell else "") + (f" and {csv}" if csv else ""))
+
+
+@app.command()
+def correlate(
+    store: Path = typer.Argument(..., help="The dataset store holding the table."),
+    table: str = typer.Option(..., "--table", metavar="NAME", help="tables/NAME, e.g. mitochondria."),
+    x: str = typer.Option(..., "--x", metavar="COLUMN", help="First column, e.g. dist_nearer_membrane_um."),
+    y: str = typer.Option(..., "--y", metavar="COLUMN", help="Second column, e.g. sv_ratio_per_um."),
+    csv: Optional[Path] = typer.Option(None, "--csv", metavar="FILE", help="Also write the result as CSV."),
+) -> None:
+    """Correlate two columns of a table: Pearson and Spearman r, p, n and 95% confidence intervals."""
+    from vemprof.spatial import correlate as correlation
+
+    _print_result(correlation(_table(store, table), x, y), csv)
+
+
+@app.command()
+def compare(
+    store: Path = typer.Argument(..., help="The dataset store holding the table."),
+    table: str = typer.Option(..., "--table", metavar="NAME", help="tables/NAME, e.g. pores."),
+    column: str = typer.Option(..., "--column", metavar="COLUMN", help="The column to compare, e.g. knn8_mean_um."),
+    by: str = typer.Option(..., "--by", metavar="COLUMN", help="The column whose values are the groups."),
+    csv: Optional[Path] = typer.Option(None, "--csv", metavar="FILE", help="Also write the result as CSV."),
+) -> None:
+    """Compare a column between groups: Student and Welch t, Mann-Whitney U, Hedges' g, Benjamini-Hochberg."""
+    from vemprof.spatial import compare as comparison
+
+    _print_result(comparison(_table(store, table), column, by), csv)
+
+
+def _table(store: Path, name: str):
+    from vemprof.store import Store
+
+    return Store.open(store).read_table(name)
+
+
+def _print_result(result, csv: Optional[Path]) -> None:
+    """Each row of ``result`` as ``column: value`` lines (numbers to 4 significant digits)."""
+    for _, row in result.iterrows():
+        console.print("  ".join(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}"
+                                for key, value in row.items()), soft_wrap=True)
+    if csv is not None:
+        result.to_csv(csv, index=False)
+        console.print(f"wrote {csv}")
 
 
 def _chunk_shape(text: str) -> tuple[int, int, int]:
