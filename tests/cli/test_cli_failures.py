@@ -431,6 +431,10 @@ FAILURES = [
     Failure("measure cell.zarr --labels nope", a_store, "no labels 'nope' in"),
     Failure("measure cell.zarr --labels nucleus --image bogus", a_store,
             "--image bogus is neither raw nor a probability map"),
+    # correlate, compare
+    Failure("correlate cell.zarr --table nope --x a --y b", a_store, "no table 'nope' in"),
+    Failure("correlate nope.zarr --table t --x a --y b", nothing, "no such dataset store"),
+    Failure("compare cell.zarr --table nope --column a --by b", a_store, "no table 'nope' in"),
     # export-model
     Failure("export-model nope --format onnx nope.onnx", nothing, "no such model: nope"),
     Failure("export-model unet --format keras unet.h5", a_small_unet,
