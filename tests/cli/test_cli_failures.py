@@ -431,6 +431,8 @@ FAILURES = [
     Failure("measure cell.zarr --labels nope", a_store, "no labels 'nope' in"),
     Failure("measure cell.zarr --labels nucleus --image bogus", a_store,
             "--image bogus is neither raw nor a probability map"),
+    # points
+    Failure("points cell.zarr --labels nope", a_store, "no table 'nope' in"),
     # correlate, compare
     Failure("correlate cell.zarr --table nope --x a --y b", a_store, "no table 'nope' in"),
     Failure("correlate nope.zarr --table t --x a --y b", nothing, "no such dataset store"),

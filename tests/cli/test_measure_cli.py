@@ -53,5 +53,9 @@ def test_correlate_and_compare_columns_of_a_table(vemprof_cli, tmp_path, monkeyp
     assert "welch_p" in compared.stdout
     written = pd.read_csv(tmp_path / "t.csv").iloc[0]
     assert written["welch_p"] < 0.01 and written["hedges_g"] < 0  # section 1 is lower
+    scored = vemprof_cli("points", "cell.zarr", "--labels", "mitochondria", "--k", "3", "--bandwidth-um", "0.01")
+    assert scored.code == 0, scored
+    assert "warning: the KDE bandwidth 0.01 µm is below the points' typical spacing" in scored.stdout
+    assert {"knn3_mean_um", "kde_score"} <= set(Store.open(tmp_path / "cell.zarr").read_table("mitochondria").columns)
     missing = vemprof_cli("correlate", "cell.zarr", "--table", "mitochondria", "--x", "nope", "--y", "voxels")
     assert missing.code == 2 and "no column nope in the table" in missing.stderr

@@ -1,10 +1,11 @@
 """The ``vemprof`` command: import, synth, info, preview, export, ops, annotate-planes, train, predict,
-export-model, import-model, evaluate, measure, correlate, compare."""
+export-model, import-model, evaluate, measure, points, correlate, compare."""
 
 from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -345,6 +346,30 @@ def measure(
                            nucleus=nucleus, csv=csv, progress=rich_progress)
     console.print(f"measured {len(table)} objects of labels/{labels}; wrote tables/{labels}"
                   + (" and tables/compartments" if cell else "") + (f" and {csv}" if csv else ""))
+
+
+@app.command()
+def points(
+    store: Path = typer.Argument(..., help="The dataset store holding tables/NAME (from 'vemprof measure')."),
+    labels: str = typer.Option(..., "--labels", metavar="NAME", help="The objects as points: tables/NAME's centroids."),
+    k: int = typer.Option(8, "--k", help="Neighbours for the mean nearest-neighbour distance."),
+    bandwidth_um: float = typer.Option(0.1, "--bandwidth-um", help="Gaussian kernel density bandwidth, µm."),
+) -> None:
+    """Score how crowded each object is: mean distance to its k nearest (knnK_mean_um) and a KDE (kde_score)."""
+    from vemprof.spatial import point_scores
+    from vemprof.store import Store
+
+    dataset = Store.open(store)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scored = point_scores(dataset.read_table(labels), k=k, bandwidth_um=bandwidth_um)
+    for warning in caught:
+        console.print(f"[yellow]warning:[/] {warning.message}", highlight=False, soft_wrap=True)
+    dataset.write_table(labels, scored)
+    dataset.record("points", outputs=[f"tables/{labels}"], parameters={"labels": labels, "k": k,
+                                                                        "bandwidth_um": bandwidth_um})
+    console.print(f"scored {len(scored)} points of tables/{labels}: knn{k}_mean_um median "
+                  f"{scored[f'knn{k}_mean_um'].median():.3g} µm; kde_score")
 
 
 @app.command()
