@@ -93,8 +93,10 @@ def membrane_distances(labels: Any, *, cell: Any, nucleus: Any, spacing: Sequenc
 
 
 def _field(mask, *, spacing, dask_input: bool, max_distance_nm) -> Any:
-    """Every voxel's distance to the mask's surface, nm (float32; numpy or lazy dask)."""
+    """Every voxel's distance to the surface of the mask (non-zero = inside), nm (float32;
+    numpy or lazy dask)."""
     cap = max_distance_nm if dask_input else None
+    mask = mask != 0  # a label image's ids, or a mask
     if dask_input and not is_dask(mask):
         mask = da.from_array(np.asarray(mask), chunks="auto")
     inside = ops.distance_transform(mask, spacing=spacing, max_distance_nm=cap)
