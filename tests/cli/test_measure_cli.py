@@ -28,7 +28,10 @@ def test_measure_a_phantoms_mitochondria(vemprof_cli, tmp_path, monkeypatch):
                                "nucleus")
     assert with_parents.code == 0, with_parents
     store = Store.open(tmp_path / "cell.zarr")
-    assert {"cell", "nucleus_fraction", "in_nucleus"} <= set(store.read_table("mitochondria").columns)
+    measured = store.read_table("mitochondria")
+    assert {"cell", "nucleus_fraction", "in_nucleus", "dist_nearer_membrane_um"} <= set(measured.columns)
+    assert (measured["dist_nearer_membrane_um"] <= measured["dist_envelope_um"]).all()
+    assert np.isfinite(measured["centroid_dist_plasma_membrane_um"]).all()
     compartments = store.read_table("compartments")
     assert list(compartments["class"]) == ["mitochondria"] and 0 < compartments["pct_of_cytoplasm"].iloc[0] < 30
     alone = vemprof_cli("measure", "cell.zarr", "--labels", "mitochondria", "--cell", "cell")

@@ -60,3 +60,18 @@ def test_a_chunked_volume_needs_the_reach():
     labels, cell, nucleus = slab_cell()
     with pytest.raises(VemprofError, match="need max_distance_nm"):
         membrane_distances(da.from_array(labels, chunks=8), cell=cell, nucleus=nucleus, spacing=SPACING)
+
+
+def test_a_store_too_large_to_read_whole_is_measured_block_by_block(tmp_path, monkeypatch):
+    from vemprof.measure import _store, measure_labels
+    from vemprof.store import write_dataset
+
+    labels, cell, nucleus = slab_cell()
+    store = write_dataset(tmp_path / "cell.zarr", raw=np.zeros(labels.shape, np.uint8), spacing=SPACING, tables={},
+                          labels={"spots": labels, "cell": cell.astype(np.uint8), "nucleus": nucleus.astype(np.uint8)},
+                          step="test", parameters={}, chunks=(6, 8, 16))
+    whole = measure_labels(store, "spots", cell="cell", nucleus="nucleus")
+    monkeypatch.setattr(_store, "IN_MEMORY_VOXELS", 0)  # as if the volume were larger than memory
+    blocks = measure_labels(store, "spots", cell="cell", nucleus="nucleus", max_distance_um=0.4)
+    columns = [c for c in whole.columns if "dist_" in c]
+    np.testing.assert_allclose(blocks[columns].to_numpy(float), whole[columns].to_numpy(float), rtol=1e-6)

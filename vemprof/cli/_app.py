@@ -336,6 +336,8 @@ def measure(
     cell: Optional[str] = typer.Option(None, "--cell", metavar="NAME",
                                        help="With --nucleus: each object's parent and tables/compartments."),
     nucleus: Optional[str] = typer.Option(None, "--nucleus", metavar="NAME", help="The nucleus (labels/NAME)."),
+    max_distance_um: float = typer.Option(2.0, "--max-distance-um",
+                                          help="Volumes over 2^27 voxels: membrane distances beyond this are inf."),
     csv: Optional[Path] = typer.Option(None, "--csv", metavar="FILE", help="Also write the table as CSV."),
 ) -> None:
     """Measure every object of a label image (volume, surface, shape, position, intensity) into tables/NAME."""
@@ -343,7 +345,7 @@ def measure(
     from vemprof.store import Store
 
     table = measure_labels(Store.open(store), labels, image=None if image == "none" else image, cell=cell,
-                           nucleus=nucleus, csv=csv, progress=rich_progress)
+                           nucleus=nucleus, max_distance_um=max_distance_um, csv=csv, progress=rich_progress)
     console.print(f"measured {len(table)} objects of labels/{labels}; wrote tables/{labels}"
                   + (" and tables/compartments" if cell else "") + (f" and {csv}" if csv else ""))
 
