@@ -202,10 +202,17 @@ def _surfaces(labels, moments: pd.DataFrame, *, spacing, progress) -> np.ndarray
     mesher = zmesh.Mesher(tuple(spacing))
     boxes = moments[list(_BOX)].to_numpy()
     tiles, group_of = np.unique(boxes[:, :3] // MESH_TILE, axis=0, return_inverse=True)
-    meshes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    areas = np.zeros(len(moments))
+    pending: list[tuple[int, tuple[np.ndarray, np.ndarray]]] = []  # (row, mesh) not yet smoothed
+
+    def smooth_pending() -> None:
+        rows = [row for row, _ in pending]
+        areas[rows] = smoothed_areas([mesh for _, mesh in pending]) / _NM_PER_UM ** 2
+        pending.clear()
+
+    by_tile = np.argsort(group_of.ravel(), kind="stable")
     with progress("meshing object surfaces", len(moments)) as advance:
-        for group in range(len(tiles)):
-            rows = np.flatnonzero(group_of.ravel() == group)
+        for rows in np.split(by_tile, np.cumsum(np.bincount(group_of.ravel(), minlength=len(tiles)))[:-1]):
             low = np.maximum(boxes[rows, :3].min(axis=0) - 1, 0)
             high = np.minimum(boxes[rows, 3:].max(axis=0) + 2, labels.shape)
             crop = np.asarray(labels[tuple(slice(a, b) for a, b in zip(low, high))])
@@ -213,13 +220,13 @@ def _surfaces(labels, moments: pd.DataFrame, *, spacing, progress) -> np.ndarray
             mesher.mesh(fastremap.mask_except(crop, members, in_place=False), close=True)
             for row, label in zip(rows, members):
                 mesh = mesher.get(label, normals=False, reduction_factor=0)
-                meshes[int(row)] = (mesh.vertices, mesh.faces)
+                pending.append((int(row), (mesh.vertices, mesh.faces)))
             mesher.clear()
+            if len(pending) >= MESH_GROUP:
+                smooth_pending()
             advance(len(rows))
-    areas = np.zeros(len(moments))
-    for first in range(0, len(moments), MESH_GROUP):
-        chosen = range(first, min(first + MESH_GROUP, len(moments)))
-        areas[first:first + len(chosen)] = smoothed_areas([meshes.pop(row) for row in chosen]) / _NM_PER_UM ** 2
+    if pending:
+        smooth_pending()
     return areas
 
 
