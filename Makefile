@@ -32,6 +32,8 @@ demo: $(STAMP)
 	$(BIN)/vemprof train $(EXAMPLE)/phantom.zarr --annotations scribbles --out $(EXAMPLE)/cell-model.zip --level 1 --overwrite
 	$(BIN)/vemprof predict $(EXAMPLE)/phantom.zarr --model $(EXAMPLE)/cell-model.zip --prefix predicted_
 	$(BIN)/vemprof evaluate $(EXAMPLE)/phantom.zarr --truth cell --pred predicted_cell
+	$(BIN)/vemprof measure $(EXAMPLE)/phantom.zarr --labels mitochondria --cell cell --nucleus nucleus
+	$(BIN)/vemprof correlate $(EXAMPLE)/phantom.zarr --table mitochondria --x dist_nearer_membrane_um --y sv_ratio_per_um
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
