@@ -296,7 +296,7 @@ def _forest_blocks(image: da.Array, description: ModelDescription, weights: byte
     """The forest's block shape and its ``compute(region) -> (classes, …) uint8``."""
     bank = FeatureBank.from_dict(description.features)
     classifier = OnnxClassifier(weights)
-    blocks = tuple(min(b, n) for b, n in zip(BLOCK, image.shape))
+    blocks = _clipped(BLOCK, image.shape)
     halo = bank.halo(spacing)
     source = image.rechunk(blocks)
 

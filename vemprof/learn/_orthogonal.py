@@ -57,7 +57,6 @@ class PlaneView:
         self.stretch = 1.0 if axis == "z" else float(spacing[0]) / float(spacing[order[2]])
         planes, rows, columns = self.source.shape
         self.shape = (planes, max(1, round(rows * self.stretch)), columns)
-        self.dtype = np.dtype(np.float32)
 
     def __getitem__(self, region: tuple[slice, slice, slice]) -> np.ndarray:
         planes, rows, columns = region

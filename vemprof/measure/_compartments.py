@@ -2,8 +2,7 @@
 how much of the cell and of its cytoplasm each organelle class takes.
 
 The cytoplasm is the cell without the nucleus. Both tables are made block by block
-(a dask array by its chunks, a numpy array by slabs) from voxel counts, so they do not
-depend on the chunking. Volumes are in µm³, shares in percent.
+(`_blocks`) from voxel counts, so they do not depend on the chunking. Volumes are in µm³, shares in percent.
 """
 
 from __future__ import annotations
@@ -11,15 +10,13 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-import dask.array as da
 import numpy as np
 import pandas as pd
 
 from vemprof.errors import VemprofError
-from vemprof.ops._validate import as_spacing, check_labels, check_objects, check_same_shape, is_dask
+from vemprof.measure._blocks import blocks
+from vemprof.ops._validate import as_spacing, check_labels, check_objects, check_same_shape
 
-#: Voxels read at once from numpy arrays.
-SLAB_VOXELS = 2 ** 22
 _NM3_PER_UM3 = 1e9
 
 
@@ -44,7 +41,7 @@ def object_parents(labels: Any, *, cell: Any, nucleus: Any) -> pd.DataFrame:
     """
     labels, cell, nucleus = _checked(labels, cell=cell, nucleus=nucleus)
     pairs, inside = [], []
-    for block, cells, nuclei in _blocks(labels, cell, nucleus):
+    for block, cells, nuclei in blocks(labels, cell, nucleus):
         objects = block != 0
         ids = block[objects]
         if ids.size:
@@ -89,7 +86,7 @@ def compartment_table(classes: Mapping[str, Any], *, cell: Any, nucleus: Any,
         labels, cell_mask, nucleus_mask = _checked(labels, cell=cell, nucleus=nucleus)
         totals = {"in_cell": 0, "in_cytoplasm": 0, "cell": 0, "cytoplasm": 0, "nucleus": 0, "nucleus_outside": 0}
         present = set()
-        for block, cells, nuclei in _blocks(labels, cell_mask, nucleus_mask):
+        for block, cells, nuclei in blocks(labels, cell_mask, nucleus_mask):
             in_cell, in_nucleus = cells != 0, nuclei != 0
             cytoplasm = in_cell & ~in_nucleus
             totals["cell"] += int(np.count_nonzero(in_cell))
@@ -122,17 +119,3 @@ def _checked(labels, *, cell, nucleus):
     check_same_shape(labels, nucleus, what="nucleus", reference_what="labels")
     return labels, cell, nucleus
 
-
-def _blocks(*arrays):
-    """The arrays' blocks side by side, as numpy: the first array's chunks (a numpy array:
-    slabs of `SLAB_VOXELS`)."""
-    first = arrays[0]
-    if is_dask(first):
-        chunks = first.chunks
-    else:
-        slab = max(1, SLAB_VOXELS // max(1, first.shape[1] * first.shape[2]))
-        chunks = da.core.normalize_chunks((slab, -1, -1), first.shape)
-    starts = [np.cumsum((0, *c[:-1])) for c in chunks]
-    for index in np.ndindex(*[len(c) for c in chunks]):
-        region = tuple(slice(s[i], s[i] + c[i]) for s, c, i in zip(starts, chunks, index))
-        yield tuple(np.asarray(array[region]) for array in arrays)

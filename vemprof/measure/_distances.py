@@ -33,6 +33,7 @@ from scipy import ndimage
 
 from vemprof import ops
 from vemprof.errors import VemprofError
+from vemprof.measure._shape import object_table
 from vemprof.ops._validate import as_spacing, check_labels, check_objects, check_same_shape, is_dask
 
 _NM_PER_UM = 1000.0
@@ -76,8 +77,6 @@ def membrane_distances(labels: Any, *, cell: Any, nucleus: Any, spacing: Sequenc
     fields = {name: _field(mask, spacing=spacing, dask_input=is_dask(labels), max_distance_nm=max_distance_nm)
               for name, mask in surfaces.items()}
     if centroids_um is None:
-        from vemprof.measure._shape import object_table
-
         centroids_um = object_table(labels, spacing=spacing)[["label", "centroid_z_um", "centroid_y_um",
                                                               "centroid_x_um"]]
     table = pd.DataFrame({"label": centroids_um["label"].to_numpy()})

@@ -31,13 +31,13 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-import dask.array as da
 import numpy as np
 import pandas as pd
 
 from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
-from vemprof.ops._validate import as_spacing, check_image, check_labels, check_same_shape, is_dask, same_kind
+from vemprof.measure._blocks import block_regions
+from vemprof.ops._validate import as_spacing, check_image, check_labels, check_same_shape, same_kind
 
 #: Taubin smoothing steps (each a shrink by λ 0.5 and an inflation by μ −0.53) before a
 #: mesh's area is taken: the staircase of 1-µm shapes at 5–25 nm voxels (+4–15 %) falls
@@ -47,8 +47,6 @@ SMOOTHING_ITERATIONS = 40
 MESH_GROUP = 2000
 #: Edge of the tiles, voxels, by which objects are grouped for one meshing pass.
 MESH_TILE = 128
-#: Voxels measured at once when the labels are a numpy array (memory: ~20 float64 per voxel).
-SLAB_VOXELS = 2 ** 21
 _NM_PER_UM = 1000.0
 #: Per-object sums a block contributes (coordinates in nm, relative to the volume's origin).
 _SUMS = ("voxels", "z", "y", "x", "zz", "yy", "xx", "zy", "zx", "yx")
@@ -96,22 +94,15 @@ def object_table(labels: Any, *, spacing: Sequence[float], image: Any = None,
 
 
 def _moments(labels, image, *, spacing, progress) -> pd.DataFrame:
-    """The per-object sums of all blocks, indexed by label (a numpy array is read in slabs
-    of `SLAB_VOXELS`)."""
-    if not is_dask(labels):
-        slab = max(1, SLAB_VOXELS // max(1, labels.shape[1] * labels.shape[2]))
-        labels = da.from_array(labels, chunks=(slab, -1, -1))
-        image = None if image is None else da.from_array(np.asarray(image), chunks=(slab, -1, -1))
-    arrays = [labels] if image is None else [labels, image.rechunk(labels.chunks)]
-    starts = [np.cumsum((0, *chunks[:-1])) for chunks in labels.chunks]
-    blocks = list(np.ndindex(*labels.numblocks))
+    """The per-object sums of all blocks (`_blocks`), indexed by label."""
+    regions = block_regions(labels)
+    arrays = [labels] if image is None else [labels, image]
     tables = []
-    with progress("measuring objects block by block", len(blocks)) as advance:
-        for index in blocks:
-            region = tuple(slice(s[i], s[i] + c[i]) for s, c, i in zip(starts, labels.chunks, index))
-            parts = [np.asarray(a[region]) for a in arrays]
+    with progress("measuring objects block by block", len(regions)) as advance:
+        for region in regions:
+            parts = [np.asarray(array[region]) for array in arrays]
             tables.append(_block_moments(parts[0], parts[1] if image is not None else None,
-                                         offset=tuple(int(s[i]) for s, i in zip(starts, index)), spacing=spacing))
+                                         offset=tuple(r.start for r in region), spacing=spacing))
             advance(1)
     tables = [table for table in tables if not table.empty]
     if not tables:
