@@ -12,14 +12,11 @@ column's definition). It works in two passes, each in bounded memory on a dask a
 2. **Surfaces, tile by tile.** The objects whose bounding boxes start in one tile are
    cropped together (their joint box plus one voxel, other objects masked out),
    meshed by marching cubes with the voxel size in one pass (`zmesh`, closed where
-   they meet the volume's faces), the mesh smoothed by `SMOOTHING_ITERATIONS` of Taubin's
-   volume-keeping filter (`smoothed_areas`: shrink towards the neighbours' mean, then
-   inflate away from it, one sparse matrix for many objects) and its area summed. A
-   binary mask's raw marching-cubes surface is a staircase 4–15 % larger than the
-   smooth surface it samples; after smoothing, spheres, ellipsoids and cylinders of
-   1 µm at 5–25 nm voxels come within 2 % of their analytic areas
-   (tests/measure/test_shape.py). Objects under ~4 voxels in radius keep part of
-   their staircase (+11 % at 3 voxels).
+   they meet the volume's faces), the meshes smoothed by Taubin's volume-keeping
+   filter (`vemprof.measure._mesh`, one sparse matrix for many objects) and their areas
+   summed. Spheres, ellipsoids and cylinders of 1 µm at 5–25 nm voxels come within 2 %
+   of their analytic areas (tests/measure/test_shape.py). Objects under ~4 voxels in
+   radius keep part of their staircase (+11 % at 3 voxels).
 
 Principal axes are those of the ellipsoid with the object's second moments: full axis
 lengths ``2 √(5 λ)`` for the covariance eigenvalues λ of its voxel centres (a solid
@@ -37,12 +34,9 @@ import pandas as pd
 from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
 from vemprof.measure._blocks import block_regions
+from vemprof.measure._mesh import smoothed_areas
 from vemprof.ops._validate import as_spacing, check_image, check_labels, check_same_shape, same_kind
 
-#: Taubin smoothing steps (each a shrink by λ 0.5 and an inflation by μ −0.53) before a
-#: mesh's area is taken: the staircase of 1-µm shapes at 5–25 nm voxels (+4–15 %) falls
-#: to +0.2–1.7 % at 40, +0.8–2.7 % at 20 (balls of 5 voxels' radius: +1.9 %).
-SMOOTHING_ITERATIONS = 40
 #: Objects whose meshes are smoothed together (memory: their meshes at once).
 MESH_GROUP = 2000
 #: Edge of the tiles, voxels, by which objects are grouped for one meshing pass.
@@ -219,34 +213,3 @@ def _surfaces(labels, moments: pd.DataFrame, *, spacing, progress) -> np.ndarray
     if pending:
         smooth_pending()
     return areas
-
-
-def smoothed_areas(meshes: list[tuple[np.ndarray, np.ndarray]], *, iterations: int = SMOOTHING_ITERATIONS,
-                   shrink: float = 0.5, inflate: float = -0.53) -> np.ndarray:
-    """The area of each mesh (vertices (n, 3), triangles (m, 3)) after ``iterations`` of
-    Taubin's filter: each vertex moved ``shrink`` of the way to the mean of its
-    neighbours, then ``inflate`` (negative) of the way, which smooths without shrinking.
-    All meshes are smoothed at once (one sparse neighbour matrix; meshes share no vertex)."""
-    from scipy import sparse
-
-    sizes = np.array([len(v) for v, _ in meshes])
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    vertices = np.concatenate([v for v, _ in meshes]).astype(np.float64)
-    faces = np.concatenate([f.astype(np.int64) + o for (_, f), o in zip(meshes, offsets)])
-    owner = np.repeat(np.arange(len(meshes)), [len(f) for _, f in meshes])
-    edges = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    edges = np.concatenate([edges, edges[:, ::-1]])
-    neighbours = sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])),
-                                   shape=(len(vertices),) * 2).tocsr()
-    neighbours.data[:] = 1  # an edge shared by two triangles counts once
-    degree = np.asarray(neighbours.sum(axis=1)).ravel()
-    mean_of_neighbours = sparse.diags(1 / np.maximum(degree, 1)) @ neighbours
-    identity = sparse.identity(len(vertices), format="csr")
-    steps = [((1 - factor) * identity + factor * mean_of_neighbours).tocsr() for factor in (shrink, inflate)]
-    for _ in range(iterations):
-        for step in steps:  # v + f (mean of neighbours − v), as one matrix product
-            vertices = step @ vertices
-    corners = vertices[faces]
-    triangle_areas = 0.5 * np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]),
-                                          axis=1)
-    return np.bincount(owner, weights=triangle_areas, minlength=len(meshes))
