@@ -52,6 +52,15 @@ def a_store(folder: Path, store: Path) -> None:
     shutil.copytree(store, folder / "cell.zarr")
 
 
+def a_store_with_a_round_nucleus(folder: Path, store: Path) -> None:
+    from vemprof.store import Store
+
+    shutil.copytree(store, folder / "cell.zarr")
+    z, y, x = np.ogrid[:16, :48, :40]
+    ball = ((z - 8) * 2) ** 2 + (y - 24) ** 2 + (x - 20) ** 2 <= 12 ** 2
+    Store.open(folder / "cell.zarr").write_labels("round", ball.astype(np.uint8), chunks=(8, 16, 16))
+
+
 def a_calibrated_tiff(folder: Path, store: Path) -> None:
     write_em_tiff(folder / "em.tif")
 
@@ -431,6 +440,13 @@ FAILURES = [
     Failure("measure cell.zarr --labels nope", a_store, "no labels 'nope' in"),
     Failure("measure cell.zarr --labels nucleus --image bogus", a_store,
             "--image bogus is neither raw nor a probability map"),
+    Failure("measure cell.zarr --labels nucleus --sections nope", a_store, "no labels 'nope' in"),
+    # sections
+    Failure("sections cell.zarr --nucleus nope", a_store, "no labels 'nope' in"),
+    Failure("sections cell.zarr --nucleus round", a_store_with_a_round_nucleus,
+            "the nucleus is one round lobe without an invagination to split at; give the section plane with --plane"),
+    Failure("sections cell.zarr --plane 1,2,3", a_store, "--plane takes a point and a normal, Z,Y,X:NZ,NY,NX"),
+    Failure("sections cell.zarr --plane 1,2,3:0,0,0", a_store, "the plane's normal must be 3 finite numbers"),
     # points
     Failure("points cell.zarr --labels nope", a_store, "no table 'nope' in"),
     # correlate, compare

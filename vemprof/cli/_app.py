@@ -1,5 +1,5 @@
 """The ``vemprof`` command: import, synth, info, preview, export, ops, annotate-planes, train, predict,
-export-model, import-model, evaluate, measure, points, correlate, compare."""
+export-model, import-model, evaluate, measure, sections, points, correlate, compare."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 import vemprof
-from vemprof.cli._parse import assignments, cleanup_overrides, counts, triple
+from vemprof.cli._parse import assignments, cleanup_overrides, counts, plane, triple
 from vemprof.cli._rich_progress import rich_progress
 from vemprof.errors import VemprofError
 
@@ -338,6 +338,8 @@ def measure(
     nucleus: Optional[str] = typer.Option(None, "--nucleus", metavar="NAME", help="The nucleus (labels/NAME)."),
     max_distance_um: float = typer.Option(2.0, "--max-distance-um",
                                           help="Volumes over 2^27 voxels: membrane distances beyond this are inf."),
+    sections: Optional[str] = typer.Option(None, "--sections", metavar="NAME",
+                                           help="Each object's nucleus section (labels/NAME) as column 'section'."),
     csv: Optional[Path] = typer.Option(None, "--csv", metavar="FILE", help="Also write the table as CSV."),
 ) -> None:
     """Measure every object of a label image (volume, surface, shape, position, intensity) into tables/NAME."""
@@ -345,9 +347,33 @@ def measure(
     from vemprof.store import Store
 
     table = measure_labels(Store.open(store), labels, image=None if image == "none" else image, cell=cell,
-                           nucleus=nucleus, max_distance_um=max_distance_um, csv=csv, progress=rich_progress)
+                           nucleus=nucleus, max_distance_um=max_distance_um, sections=sections, csv=csv,
+                           progress=rich_progress)
     console.print(f"measured {len(table)} objects of labels/{labels}; wrote tables/{labels}"
                   + (" and tables/compartments" if cell else "") + (f" and {csv}" if csv else ""))
+
+
+@app.command()
+def sections(
+    store: Path = typer.Argument(..., help="The dataset store holding the nucleus."),
+    nucleus: str = typer.Option("nucleus", "--nucleus", metavar="NAME", help="The nucleus (labels/NAME)."),
+    plane_text: Optional[str] = typer.Option(
+        None, "--plane", metavar="Z,Y,X:NZ,NY,NX",
+        help="Split by the plane through Z,Y,X (µm) with normal NZ,NY,NX instead of at the invagination."),
+    out: str = typer.Option("sections", "--out", metavar="NAME", help="Write labels/NAME and tables/NAME."),
+) -> None:
+    """Split the nucleus into two sections at its invagination (or by a plane): labels/sections, tables/sections."""
+    from vemprof.spatial import split_nucleus
+    from vemprof.store import Store
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = split_nucleus(Store.open(store), nucleus=nucleus, out=out, plane=plane(plane_text),
+                              progress=rich_progress)
+    _print_warnings(caught)
+    how = "by the plane" if plane_text else f"at the invagination (neck {table['neck_ratio'].iloc[0]:.2f} of the radius)"
+    console.print(f"split labels/{nucleus} {how}; wrote labels/{out} and tables/{out}")
+    _print_result(table.drop(columns="neck_ratio"), None)
 
 
 @app.command()
@@ -365,8 +391,7 @@ def points(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         scored = point_scores(dataset.read_table(labels), k=k, bandwidth_um=bandwidth_um)
-    for warning in caught:
-        console.print(f"[yellow]warning:[/] {warning.message}", highlight=False, soft_wrap=True)
+    _print_warnings(caught)
     dataset.write_table(labels, scored)
     dataset.record("points", outputs=[f"tables/{labels}"], parameters={"labels": labels, "k": k,
                                                                         "bandwidth_um": bandwidth_um})
@@ -406,6 +431,11 @@ def _table(store: Path, name: str):
     from vemprof.store import Store
 
     return Store.open(store).read_table(name)
+
+
+def _print_warnings(caught) -> None:
+    for warning in caught:
+        console.print(f"[yellow]warning:[/] {warning.message}", highlight=False, soft_wrap=True)
 
 
 def _print_result(result, csv: Optional[Path]) -> None:

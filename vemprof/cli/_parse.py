@@ -55,3 +55,15 @@ def cleanup_overrides(items: list[str] | None) -> dict[str, dict]:
                 raise VemprofError(f"--cleanup {key.strip()} takes a number, got '{value.strip()}'") from None
         result.setdefault(name, {})[parameter] = value.strip() if parameter == "kind" else value
     return result
+
+
+def plane(text: str | None, *, option: str = "--plane") -> tuple[tuple, tuple] | None:
+    """``"2,5,5:0,0,1"`` → ``((2.0, 5.0, 5.0), (0.0, 0.0, 1.0))``: a point (Z,Y,X µm) and
+    a normal (Z,Y,X); None stays None."""
+    if text is None:
+        return None
+    point, colon, normal = text.partition(":")
+    if not colon:
+        raise VemprofError(f"{option} takes a point and a normal, Z,Y,X:NZ,NY,NX (µm), e.g. {option} 2,5,5:0,0,1; "
+                           f"got '{text}'")
+    return (triple(point, option=option, example="2,5,5:0,0,1"), triple(normal, option=option, example="2,5,5:0,0,1"))

@@ -13,6 +13,11 @@ from vemprof.cli._rich_progress import rich_progress
 from vemprof.errors import VemprofError
 from vemprof.store import check_output_file, refuse_existing, write_dataset, write_tiled_dataset
 from vemprof.synth import PhantomField, PhantomParameters, make_phantom, summarise_field
+from vemprof.synth._phantom import INSTANCES
+
+#: The phantom's tables of objects (mitochondria, pores, …) are stored as truth_<name>:
+#: measuring labels/<name> writes tables/<name> beside the ground truth, not over it.
+TRUTH_PREFIX = "truth_"
 
 
 def describe_parameters() -> Table:
@@ -56,7 +61,7 @@ def _write_phantom(destination: Path, parameters: PhantomParameters, *, overwrit
     seconds = time.perf_counter() - started
     console.print(f"generated {'×'.join(map(str, phantom.image.shape))} voxels in {seconds:.1f} s")
     write_dataset(destination, raw=phantom.image, spacing=phantom.spacing, labels=phantom.labels,
-                  tables=phantom.tables, step="synth", parameters={**phantom.parameters, "summary": phantom.summary},
+                  tables=_truth_names(phantom.tables), step="synth", parameters={**phantom.parameters, "summary": phantom.summary},
                   overwrite=overwrite, progress=rich_progress)
     return phantom.summary
 
@@ -66,7 +71,8 @@ def _write_field(destination: Path, field: PhantomField, *, overwrite: bool, con
     the tiles; each tile's own in the store's ``tiles`` table)."""
     started = time.perf_counter()
     store = write_tiled_dataset(
-        destination, shape=field.shape, spacing=field.spacing, count=field.count, make_tile=field.tile,
+        destination, shape=field.shape, spacing=field.spacing, count=field.count,
+        make_tile=lambda *args, **options: _TruthTile(field.tile(*args, **options)),
         step="synth", parameters={**field.params.model_dump(mode="json"), "tiles": list(field.tiles)},
         overwrite=overwrite, progress=rich_progress,
     )
@@ -74,6 +80,24 @@ def _write_field(destination: Path, field: PhantomField, *, overwrite: bool, con
     console.print(f"generated and wrote {'×'.join(map(str, field.shape))} voxels in {field.count} tiles "
                   f"in {seconds:.1f} s")
     return summarise_field(store.read_table("tiles"))
+
+
+def _truth_names(tables: dict) -> dict:
+    return {(TRUTH_PREFIX + name if name in INSTANCES else name): table for name, table in tables.items()}
+
+
+class _TruthTile:
+    """A field's tile whose object tables are named as stored (`TRUTH_PREFIX`)."""
+
+    def __init__(self, tile):
+        self._tile = tile
+
+    def __getattr__(self, name):
+        return getattr(self._tile, name)
+
+    @property
+    def tables(self) -> dict:
+        return _truth_names(self._tile.tables)
 
 
 def _parsed(overrides: dict[str, str]) -> dict:

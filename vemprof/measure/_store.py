@@ -23,7 +23,8 @@ IN_MEMORY_VOXELS = 2 ** 27
 
 
 def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell: str | None = None,
-                   nucleus: str | None = None, max_distance_um: float = 2.0, csv: Path | None = None,
+                   nucleus: str | None = None, max_distance_um: float = 2.0, sections: str | None = None,
+                   csv: Path | None = None,
                    progress: ProgressReporter = no_progress) -> pd.DataFrame:
     """The object table of ``labels/<labels>`` (`object_table`), with the intensity
     columns of ``image`` (``"raw"``, a probability map's name, or None), written as
@@ -35,7 +36,9 @@ def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell
     and its distances to the membranes (`membrane_distances`: exact for volumes of up to
     `IN_MEMORY_VOXELS`, read whole; larger ones block by block, exact up to
     ``max_distance_um`` and inf beyond), and the class's row of ``tables/compartments``
-    (`compartment_table`) is written or replaced."""
+    (`compartment_table`) is written or replaced. With the label image ``sections``
+    (`vemprof.spatial.split_nucleus`), each object gets the ``section`` nearest its
+    centroid."""
     if (cell is None) != (nucleus is None):
         raise VemprofError("give --cell and --nucleus together (the cytoplasm is the cell without the nucleus)")
     started = dt.datetime.now(dt.timezone.utc)
@@ -64,10 +67,14 @@ def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell
         others = store.read_table("compartments") if "compartments" in store.table_names else row.iloc[:0]
         store.write_table("compartments", pd.concat([others[others["class"] != labels], row], ignore_index=True))
         outputs.append("tables/compartments")
+    if sections is not None:
+        from vemprof.spatial import assign_sections
+
+        table = assign_sections(store, table, sections=sections)
     store.write_table(labels, table)
     if csv is not None:
         table.to_csv(csv, index=False)
     store.record("measure", outputs=outputs, started=started,
                  parameters={"labels": labels, "image": image, "cell": cell, "nucleus": nucleus,
-                             "objects": len(table)})
+                             "sections": sections, "objects": len(table)})
     return table

@@ -1,0 +1,103 @@
+"""A nucleus split into two sections: at the bridge between two lobes, by a plane, and on
+the phantom, where the automatic split agrees with the designed sections."""
+
+import dask.array as da
+import numpy as np
+import pytest
+
+from vemprof.errors import VemprofError
+from vemprof.spatial import nearest_sections, section_of_points, split_at_invagination, split_by_plane
+from vemprof.synth import make_phantom
+
+SPACING = (40.0, 20.0, 20.0)
+
+
+def lobes(*, bridge_voxels: int) -> np.ndarray:
+    """Two balls side by side along X (radius 16 and 24 voxels in Y and X, the small
+    one on the left), with a cleft between them closed by a square bridge."""
+    z, y, x = np.ogrid[:40, :64, :128]
+    small = ((z - 20) * 2) ** 2 + (y - 32) ** 2 + (x - 36) ** 2 <= 16 ** 2
+    large = ((z - 20) * 2) ** 2 + (y - 32) ** 2 + (x - 80) ** 2 <= 24 ** 2
+    nucleus = small | large
+    nucleus[:, :, 54:58] = False
+    half = bridge_voxels // 2
+    nucleus[20 - half // 2:20 + half // 2 + 1, 32 - half:32 + half + 1, 50:62] = True
+    return nucleus
+
+
+def test_the_split_runs_through_the_bridge_between_two_lobes():
+    nucleus = lobes(bridge_voxels=6)
+    split = split_at_invagination(nucleus, spacing=SPACING)
+    assert set(np.unique(split.sections)) == {0, 1, 2}
+    assert np.array_equal(split.sections > 0, nucleus)
+    # section 1 is the smaller lobe (left), 2 the larger (right); the cut lies in the bridge
+    assert split.sections[20, 32, 36] == 1 and split.sections[20, 32, 80] == 2
+    assert (split.sections[:, :, :50][nucleus[:, :, :50]] == 1).all()
+    assert (split.sections[:, :, 62:][nucleus[:, :, 62:]] == 2).all()
+    assert split.neck_ratio < 0.4
+
+
+def test_lobes_apart_are_the_sections_and_crumbs_join_the_nearer():
+    nucleus = lobes(bridge_voxels=0)
+    nucleus[:, :, 50:62] = False
+    nucleus[20, 32, 52] = True  # a crumb near the small lobe
+    split = split_at_invagination(nucleus, spacing=SPACING)
+    assert split.neck_ratio == 0 and split.sections[20, 32, 52] == 1
+    assert split.sections[20, 32, 80] == 2
+
+
+def test_a_round_nucleus_has_no_invagination_to_split_at():
+    z, y, x = np.ogrid[:40, :64, :64]
+    ball = ((z - 20) * 2) ** 2 + (y - 32) ** 2 + (x - 32) ** 2 <= 20 ** 2
+    with pytest.raises(VemprofError, match="without an invagination.*--plane"):
+        split_at_invagination(ball, spacing=SPACING)
+
+
+def test_a_wide_neck_splits_with_a_warning():
+    z, y, x = np.ogrid[:40, :64, :96]
+    # two balls of radius 20 voxels whose centres are 16 apart: a waist of 18.3
+    nucleus = (((z - 20) * 2) ** 2 + (y - 32) ** 2 + (x - 40) ** 2 <= 400) | (
+        ((z - 20) * 2) ** 2 + (y - 32) ** 2 + (x - 56) ** 2 <= 400)
+    with pytest.warns(UserWarning, match="no clear invagination"):
+        split = split_at_invagination(nucleus, spacing=SPACING)
+    assert split.neck_ratio >= 0.8
+
+
+def test_an_empty_nucleus_or_three_nuclei_are_refused():
+    with pytest.raises(VemprofError, match="empty"):
+        split_at_invagination(np.zeros((8, 8, 8), bool), spacing=SPACING)
+    three = np.zeros((10, 10, 40), bool)
+    three[2:8, 2:8, 2:10] = three[2:8, 2:8, 15:23] = three[2:8, 2:8, 28:36] = True
+    with pytest.raises(VemprofError, match="3 separate large pieces"):
+        split_at_invagination(three, spacing=SPACING)
+
+
+def test_a_plane_splits_numpy_and_dask_alike():
+    nucleus = lobes(bridge_voxels=6)
+    # the plane x = 1.1 µm (voxel 55), normal along +X: left is section 1
+    whole = split_by_plane(nucleus, spacing=SPACING, point_um=(0, 0, 1.1), normal=(0, 0, 1))
+    assert (whole[:, :, :56][nucleus[:, :, :56]] == 1).all() and (whole[:, :, 56:][nucleus[:, :, 56:]] == 2).all()
+    blocks = split_by_plane(da.from_array(nucleus, chunks=(16, 32, 40)), spacing=SPACING, point_um=(0, 0, 1.1),
+                            normal=(0, 0, 1))
+    np.testing.assert_array_equal(blocks.compute(), whole)
+    with pytest.raises(VemprofError, match="normal must be 3 finite numbers"):
+        split_by_plane(nucleus, spacing=SPACING, point_um=(0, 0, 1), normal=(0, 0, 0))
+
+
+def test_points_outside_the_nucleus_take_the_nearest_section():
+    sections = np.zeros((10, 10, 10), np.uint8)
+    sections[4:6, 4:6, 1:3], sections[4:6, 4:6, 7:9] = 1, 2
+    spacing = (100.0, 100.0, 100.0)
+    assert nearest_sections(sections, spacing=spacing)[0, 0, 0] == 1
+    points_um = np.array([[0.5, 0.5, 0.0], [0.5, 0.5, 0.9], [0.5, 0.5, 5.0]])  # the last beyond the volume
+    np.testing.assert_array_equal(section_of_points(points_um, sections, spacing=spacing), [1, 2, 2])
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_the_phantoms_nucleus_splits_as_designed(seed):
+    phantom = make_phantom(shape=(96, 192, 192), spacing=(60, 50, 50), seed=seed)
+    split = split_at_invagination(phantom.labels["nucleus"], spacing=phantom.spacing)
+    designed = phantom.labels["nucleus_sections"]
+    for section in (1, 2):
+        found, truth = split.sections == section, designed == section
+        assert np.count_nonzero(found & truth) / np.count_nonzero(found | truth) >= 0.95, section
