@@ -1,6 +1,8 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   — make a phantom cell, export it to TIFF, import it, print its summary, write a preview,
-#                 find the cell from two painted planes (train, predict) and score it against the truth
+#                 find the cell from two painted planes (train, predict) and score it against the truth,
+#                 measure the mitochondria (S/V against the membranes, coloured by S/V), split the nucleus into
+#                 its sections and compare the density of the nuclear pores between them
 #   make test   — run the test suite
 # Each creates .venv and installs vemprof with what it needs, the deep-learning extra
 # included: `pip install torch==2.13.0` comes first (a CPU build lies on disk; any other
@@ -34,6 +36,12 @@ demo: $(STAMP)
 	$(BIN)/vemprof evaluate $(EXAMPLE)/phantom.zarr --truth cell --pred predicted_cell
 	$(BIN)/vemprof measure $(EXAMPLE)/phantom.zarr --labels mitochondria --cell cell --nucleus nucleus
 	$(BIN)/vemprof correlate $(EXAMPLE)/phantom.zarr --table mitochondria --x dist_nearer_membrane_um --y sv_ratio_per_um
+	$(BIN)/vemprof render $(EXAMPLE)/phantom.zarr --labels mitochondria --color-by sv_ratio_per_um \
+		--out $(EXAMPLE)/mitochondria_sv.png --mesh $(EXAMPLE)/mitochondria_sv.glb
+	$(BIN)/vemprof sections $(EXAMPLE)/phantom.zarr --nucleus nucleus
+	$(BIN)/vemprof measure $(EXAMPLE)/phantom.zarr --labels pores --image none --sections sections
+	$(BIN)/vemprof points $(EXAMPLE)/phantom.zarr --labels pores --surface nucleus --regions sections
+	$(BIN)/vemprof compare $(EXAMPLE)/phantom.zarr --table pores --column knn8_mean_um --by section
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

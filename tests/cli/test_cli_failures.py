@@ -61,6 +61,17 @@ def a_store_with_a_round_nucleus(folder: Path, store: Path) -> None:
     Store.open(folder / "cell.zarr").write_labels("round", ball.astype(np.uint8), chunks=(8, 16, 16))
 
 
+def a_store_with_points_and_a_round_nucleus(folder: Path, store: Path) -> None:
+    import pandas as pd
+
+    from vemprof.store import Store
+
+    a_store_with_a_round_nucleus(folder, store)
+    centroids = np.random.default_rng(2).uniform(0.05, 0.1, (12, 3))
+    Store.open(folder / "cell.zarr").write_table("spots", pd.DataFrame(
+        {"label": np.arange(1, 13), **{f"centroid_{a}_um": centroids[:, i] for i, a in enumerate("zyx")}}))
+
+
 def a_calibrated_tiff(folder: Path, store: Path) -> None:
     write_em_tiff(folder / "em.tif")
 
@@ -447,8 +458,29 @@ FAILURES = [
             "the nucleus is one round lobe without an invagination to split at; give the section plane with --plane"),
     Failure("sections cell.zarr --plane 1,2,3", a_store, "--plane takes a point and a normal, Z,Y,X:NZ,NY,NX"),
     Failure("sections cell.zarr --plane 1,2,3:0,0,0", a_store, "the plane's normal must be 3 finite numbers"),
+    # distances
+    Failure("distances cell.zarr --labels nucleus", a_store, "say what to measure the distances to: --cell and "
+            "--nucleus (the membranes), --to OTHER (another label image), or both"),
+    Failure("distances cell.zarr --labels nucleus --cell nucleus", a_store, "give --cell and --nucleus together"),
+    Failure("distances cell.zarr --labels nucleus --to nucleus", a_store, "no table 'nucleus' in"),
+    Failure("distances cell.zarr --labels spots --to nucleus", a_store_with_points_and_a_round_nucleus,
+            "no labels 'spots' in"),
+    Failure("distances cell.zarr --labels nope --to nucleus", a_store, "no labels 'nope' in"),
     # points
     Failure("points cell.zarr --labels nope", a_store, "no table 'nope' in"),
+    Failure("points cell.zarr --labels spots --surface nope", a_store_with_points_and_a_round_nucleus,
+            "no labels 'nope' in"),
+    Failure("points cell.zarr --labels spots --regions nope", a_store_with_points_and_a_round_nucleus,
+            "no labels 'nope' in"),
+    Failure("points cell.zarr --labels spots --surface round --simulations 0", a_store_with_points_and_a_round_nucleus,
+            "simulations must be a whole number >= 1"),
+    Failure("points cell.zarr --labels spots --k 20", a_store_with_points_and_a_round_nucleus,
+            "12 points are too few for the mean distance to 20 nearest neighbours"),
+    # render
+    Failure("render cell.zarr --labels nucleus --color-by volume_um3 --out f.png", a_store,
+            "no table tables/nucleus in cell.zarr; measure the objects first: vemprof measure cell.zarr --labels"),
+    Failure("render cell.zarr --labels nope --color-by volume_um3 --out f.png", a_store, "no labels 'nope' in"),
+    Failure("render cell.zarr --labels nucleus --color-by volume_um3 --out f.jpg", a_store, ".png"),
     # correlate, compare
     Failure("correlate cell.zarr --table nope --x a --y b", a_store, "no table 'nope' in"),
     Failure("correlate nope.zarr --table t --x a --y b", nothing, "no such dataset store"),

@@ -62,3 +62,23 @@ def test_correlate_and_compare_columns_of_a_table(vemprof_cli, tmp_path, monkeyp
     assert {"knn3_mean_um", "kde_score"} <= set(Store.open(tmp_path / "cell.zarr").read_table("mitochondria").columns)
     missing = vemprof_cli("correlate", "cell.zarr", "--table", "mitochondria", "--x", "nope", "--y", "voxels")
     assert missing.code == 2 and "no column nope in the table" in missing.stderr
+
+
+def test_distances_to_the_membranes_and_between_objects(vemprof_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert vemprof_cli(*"synth cell.zarr --set shape=48,96,96 --voxel-size 60,60,60 --set n_mitochondria=6 "
+                        "--no-preview".split()).code == 0
+    assert vemprof_cli("measure", "cell.zarr", "--labels", "mitochondria", "--image", "none").code == 0
+    result = vemprof_cli("distances", "cell.zarr", "--labels", "mitochondria", "--cell", "cell", "--nucleus",
+                         "nucleus", "--to", "mitochondria", "--radius-um", "0.5")
+    assert result.code == 0, result
+    table = Store.open(tmp_path / "cell.zarr").read_table("mitochondria")
+    assert {"dist_nearer_membrane_um", "nearest_mitochondria_label", "dist_nearest_mitochondria_um",
+            "n_mitochondria_within_0.5_um"} <= set(table.columns)
+    assert (table["nearest_mitochondria_label"] != table["label"]).all()
+    assert ((table["n_mitochondria_within_0.5_um"] > 0) == (table["dist_nearest_mitochondria_um"] <= 0.5)).all()
+    again = vemprof_cli("distances", "cell.zarr", "--labels", "mitochondria", "--to", "nucleus")
+    assert again.code == 0, again
+    table = Store.open(tmp_path / "cell.zarr").read_table("mitochondria")
+    assert "dist_nucleus_um" not in table.columns and (table["nearest_nucleus_label"] == 1).all()
+    assert "nearest_mitochondria_label" in table.columns  # the earlier columns stay

@@ -1,8 +1,10 @@
 """The phantom's nucleus split into sections from the command line, its pores assigned to
-them, and the designed difference in pore density found between the sections."""
+them, their density per µm² of envelope as designed, and the designed difference in pore
+density found between the sections."""
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from vemprof.store import Store
 
@@ -27,7 +29,18 @@ def test_sections_of_a_phantom_and_its_pores(vemprof_cli, tmp_path, monkeypatch)
     pores = store.read_table("pores").set_index("label")
     designed = store.read_table("truth_pores").set_index("label")  # the phantom's own table
     assert (pores["section"] == designed.loc[pores.index, "section"]).mean() >= 0.95
-    assert vemprof_cli("points", "cell.zarr", "--labels", "pores").code == 0
+    scored = vemprof_cli("points", "cell.zarr", "--labels", "pores", "--surface", "nucleus", "--regions", "sections",
+                         "--simulations", "19")
+    assert scored.code == 0, scored
+    density = store.read_table("pores_density").set_index("region")
+    # the phantom's designed densities: 10 pores per µm² on section 1, 7 on section 2
+    assert density.loc[1, "per_um2"] == pytest.approx(10, rel=0.15)
+    assert density.loc[2, "per_um2"] == pytest.approx(7, rel=0.15)
+    ripley = store.read_table("pores_ripley")
+    assert set(ripley["region"]) == {0, 1, 2} and (ripley["l_low_um"] <= ripley["l_high_um"]).all()
+    # the pores are placed a hard core apart: regular on each section (p = 1/20, the least 19 simulations give)
+    for section in (1, 2):
+        assert set(ripley[ripley["region"] == section]["verdict"]) == {"regular"}
     compared = vemprof_cli("compare", "cell.zarr", "--table", "pores", "--column", "knn8_mean_um", "--by",
                            "section", "--csv", "compared.csv")
     assert compared.code == 0, compared

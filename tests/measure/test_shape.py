@@ -9,6 +9,7 @@ import pytest
 
 from vemprof.errors import VemprofError
 from vemprof.measure import object_table
+from vemprof.measure._mesh import mask_mesh, triangle_areas
 
 GRIDS = [(8.0, 5.0, 5.0), (20.0, 10.0, 10.0), (25.0, 20.0, 15.0)]  # nm
 
@@ -51,6 +52,29 @@ def test_volume_surface_and_axes_of_analytic_shapes(kind, spacing):
         assert row["equivalent_diameter_um"] == pytest.approx(2, rel=0.01)
         assert row["elongation"] == pytest.approx(1, abs=0.01)
     assert not row["touches_border"]
+
+
+def small_ball(radius: float, offset) -> np.ndarray:
+    """A ball of ``radius`` voxels, its centre ``offset`` (voxels) off a voxel centre."""
+    n = int(2 * radius) + 7
+    grids = np.ogrid[:n, :n, :n]
+    return (sum((g - n // 2 - o) ** 2 for g, o in zip(grids, offset)) <= radius ** 2).astype(np.uint32)
+
+
+@pytest.mark.parametrize("radius", [5, 8])
+@pytest.mark.parametrize("offset", [(0, 0, 0), (0.3, 0.1, 0.45)])
+def test_small_balls_keep_their_surface_within_3_percent(radius, offset):
+    """Balls of a few voxels' radius: the staircase (+6–8 %) is taken off, the normals'
+    averaging over a curved patch leaves them a little under (−0.7 to −2.5 %)."""
+    row = object_table(small_ball(radius, offset), spacing=(10.0, 10.0, 10.0)).iloc[0]
+    assert row["surface_um2"] == pytest.approx(4 * math.pi * (radius * 0.010) ** 2, rel=0.03)
+
+
+@pytest.mark.parametrize("spacing", GRIDS)
+def test_taubin_smoothed_mesh_of_a_sphere_has_its_area(spacing):
+    mask, _, surface, _ = solid("sphere", spacing)
+    vertices, faces = mask_mesh(mask > 0, spacing=spacing)
+    assert triangle_areas(vertices, faces).sum() / 1e6 == pytest.approx(surface, rel=0.02)
 
 
 def scattered_objects(shape=(40, 60, 70), count=25, seed=0) -> np.ndarray:
@@ -117,3 +141,11 @@ def test_an_object_cut_by_the_volume_face_is_closed_there():
 def test_bad_input_fails_in_one_line(labels, image, message):
     with pytest.raises(VemprofError, match=message):
         object_table(labels, spacing=(10, 10, 10), image=image)
+
+
+def test_a_masks_mesh_lies_where_the_mask_is():
+    mask = np.zeros((20, 30, 40), bool)
+    z, y, x = np.ogrid[:20, :30, :40]
+    mask[(z - 5) ** 2 + (y - 10) ** 2 + (x - 25) ** 2 <= 16] = True
+    vertices, _ = mask_mesh(mask, spacing=(10, 2, 1))
+    np.testing.assert_allclose(vertices.mean(axis=0), [50, 20, 25], atol=0.05)  # nm, the ball's centre

@@ -1,5 +1,5 @@
 """The ``vemprof`` command: import, synth, info, preview, export, ops, annotate-planes, train, predict,
-export-model, import-model, evaluate, measure, sections, points, correlate, compare."""
+export-model, import-model, evaluate, measure, sections, distances, points, correlate, compare, render."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.console import Console
 
 import vemprof
 from vemprof.cli._parse import assignments, cleanup_overrides, counts, plane, triple
+from vemprof.cli._render import render_command
 from vemprof.cli._rich_progress import rich_progress
 from vemprof.errors import VemprofError
 
@@ -377,26 +378,60 @@ def sections(
 
 
 @app.command()
+def distances(
+    store: Path = typer.Argument(..., help="The dataset store holding labels/NAME and tables/NAME."),
+    labels: str = typer.Option(..., "--labels", metavar="NAME", help="The objects of labels/NAME (measured)."),
+    cell: Optional[str] = typer.Option(None, "--cell", metavar="NAME", help="With --nucleus: distances to the "
+                                       "plasma membrane of labels/NAME and to the nuclear envelope."),
+    nucleus: Optional[str] = typer.Option(None, "--nucleus", metavar="NAME", help="The nucleus (labels/NAME)."),
+    to: Optional[str] = typer.Option(None, "--to", metavar="OTHER",
+                                     help="Each object's nearest object of labels/OTHER (may be NAME itself)."),
+    radius_um: float = typer.Option(1.0, "--radius-um", help="With --to: count the objects within this, µm."),
+    max_distance_um: float = typer.Option(2.0, "--max-distance-um",
+                                          help="Volumes over 2^27 voxels: membrane distances beyond this are inf."),
+) -> None:
+    """Exact distances of each object, surface to surface: to the membranes, to the nearest object of a class."""
+    from vemprof.measure import measure_distances
+    from vemprof.store import Store
+
+    table = measure_distances(Store.open(store), labels, cell=cell, nucleus=nucleus, to=to, radius_um=radius_um,
+                              max_distance_um=max_distance_um, progress=rich_progress)
+    console.print(f"measured the distances of {len(table)} objects of labels/{labels}; wrote tables/{labels}")
+
+
+@app.command()
 def points(
     store: Path = typer.Argument(..., help="The dataset store holding tables/NAME (from 'vemprof measure')."),
     labels: str = typer.Option(..., "--labels", metavar="NAME", help="The objects as points: tables/NAME's centroids."),
     k: int = typer.Option(8, "--k", help="Neighbours for the mean nearest-neighbour distance."),
     bandwidth_um: float = typer.Option(0.1, "--bandwidth-um", help="Gaussian kernel density bandwidth, µm."),
+    surface: Optional[str] = typer.Option(
+        None, "--surface", metavar="NUCLEUS",
+        help="Points on this nucleus's envelope: density per µm² (tables/NAME_density), Ripley's L (NAME_ripley)."),
+    regions: Optional[str] = typer.Option(None, "--regions", metavar="SECTIONS",
+                                          help="Each point's section of labels/SECTIONS (column 'section')."),
+    simulations: int = typer.Option(99, "--simulations", help="With --surface: random point sets for Ripley's L."),
 ) -> None:
-    """Score how crowded each object is: mean distance to its k nearest (knnK_mean_um) and a KDE (kde_score)."""
-    from vemprof.spatial import point_scores
+    """Score how crowded each object is: mean distance to its k nearest (knnK_mean_um), a KDE (kde_score);
+    on a nuclear envelope also density per µm² and Ripley's L against randomness on the same surface."""
+    from vemprof.spatial import score_points
     from vemprof.store import Store
 
-    dataset = Store.open(store)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        scored = point_scores(dataset.read_table(labels), k=k, bandwidth_um=bandwidth_um)
+        written = score_points(Store.open(store), labels, k=k, bandwidth_um=bandwidth_um, surface=surface,
+                               regions=regions, simulations=simulations)
     _print_warnings(caught)
-    dataset.write_table(labels, scored)
-    dataset.record("points", outputs=[f"tables/{labels}"], parameters={"labels": labels, "k": k,
-                                                                        "bandwidth_um": bandwidth_um})
+    scored = written[labels]
     console.print(f"scored {len(scored)} points of tables/{labels}: knn{k}_mean_um median "
-                  f"{scored[f'knn{k}_mean_um'].median():.3g} µm; kde_score")
+                  f"{scored[f'knn{k}_mean_um'].median():.3g} µm; kde_score" + (", section" if regions else ""))
+    if surface is not None:
+        _print_result(written[f"{labels}_density"], None)
+        ripley = written[f"{labels}_ripley"].drop_duplicates("region")
+        for row in ripley.itertuples():
+            where = "the whole envelope" if row.region == 0 else f"region {row.region}"
+            console.print(f"Ripley's L on {where}: {row.verdict} (p = {row.p_value:.3g})")
+        console.print(f"wrote tables/{labels}, tables/{labels}_density and tables/{labels}_ripley")
 
 
 @app.command()
@@ -425,6 +460,9 @@ def compare(
     from vemprof.spatial import compare as comparison
 
     _print_result(comparison(_table(store, table), column, by), csv)
+
+
+app.command("render")(render_command)
 
 
 def _table(store: Path, name: str):

@@ -13,6 +13,7 @@ from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
 from vemprof.measure._compartments import compartment_table, object_parents
 from vemprof.measure._distances import membrane_distances
+from vemprof.measure._neighbours import nearest_objects
 from vemprof.measure._shape import object_table
 from vemprof.store import Store
 
@@ -57,12 +58,8 @@ def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell
     if cell is not None:
         cells, nuclei = store.labels(cell).data, store.labels(nucleus).data
         table = table.merge(object_parents(volume.data, cell=cells, nucleus=nuclei), on="label")
-        arrays = [volume.data, cells, nuclei]
-        if math.prod(volume.data.shape) <= IN_MEMORY_VOXELS:
-            arrays = [np.asarray(array) for array in arrays]
-        distances = membrane_distances(arrays[0], cell=arrays[1], nucleus=arrays[2], spacing=store.spacing,
-                                       centroids_um=table, max_distance_nm=max_distance_um * 1000)
-        table = table.merge(distances, on="label")
+        table = table.merge(_membrane_columns(store, volume.data, table, cell=cell, nucleus=nucleus,
+                                              max_distance_um=max_distance_um), on="label")
         row = compartment_table({labels: volume.data}, cell=cells, nucleus=nuclei, spacing=store.spacing)
         others = store.read_table("compartments") if "compartments" in store.table_names else row.iloc[:0]
         store.write_table("compartments", pd.concat([others[others["class"] != labels], row], ignore_index=True))
@@ -78,3 +75,51 @@ def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell
                  parameters={"labels": labels, "image": image, "cell": cell, "nucleus": nucleus,
                              "sections": sections, "objects": len(table)})
     return table
+
+
+def measure_distances(store: Store, labels: str, *, cell: str | None = None, nucleus: str | None = None,
+                      to: str | None = None, radius_um: float = 1.0, max_distance_um: float = 2.0,
+                      progress: ProgressReporter = no_progress) -> pd.DataFrame:
+    """``tables/<labels>`` (from `measure_labels`) with distance columns added or
+    replaced: to the membranes of ``cell`` and ``nucleus`` (`membrane_distances`, as in
+    `measure_labels`) and to the objects of ``labels/<to>`` (`nearest_objects`, within
+    ``radius_um``); written back and recorded. Returns the table."""
+    if (cell is None) != (nucleus is None):
+        raise VemprofError("give --cell and --nucleus together (the distances are to the plasma membrane and the "
+                           "nuclear envelope)")
+    if cell is None and to is None:
+        raise VemprofError("say what to measure the distances to: --cell and --nucleus (the membranes), "
+                           "--to OTHER (another label image), or both")
+    started = dt.datetime.now(dt.timezone.utc)
+    volume = store.labels(labels).data
+    table = store.read_table(labels)
+    if "centroid_z_um" not in table.columns:
+        raise VemprofError(f"tables/{labels} has no centroids; measure the objects first (vemprof measure "
+                           f"{store.path} --labels {labels})")
+    new = []
+    if cell is not None:
+        new.append(_membrane_columns(store, volume, table, cell=cell, nucleus=nucleus,
+                                     max_distance_um=max_distance_um))
+    if to is not None:
+        others = volume if to == labels else store.labels(to).data
+        new.append(nearest_objects(volume, others, spacing=store.spacing, other_name=to, radius_um=radius_um,
+                                   progress=progress))
+    for columns in new:
+        table = table.drop(columns=[c for c in columns.columns if c != "label" and c in table.columns])
+        table = table.merge(columns, on="label", how="left")
+    store.write_table(labels, table)
+    store.record("distances", outputs=[f"tables/{labels}"], started=started,
+                 parameters={"labels": labels, "cell": cell, "nucleus": nucleus, "to": to, "radius_um": radius_um,
+                             "max_distance_um": max_distance_um})
+    return table
+
+
+def _membrane_columns(store: Store, labels, table: pd.DataFrame, *, cell: str, nucleus: str,
+                      max_distance_um: float) -> pd.DataFrame:
+    """`membrane_distances` of the objects of ``labels``: read whole up to
+    `IN_MEMORY_VOXELS` (exact at any range), else block by block up to ``max_distance_um``."""
+    arrays = [labels, store.labels(cell).data, store.labels(nucleus).data]
+    if math.prod(labels.shape) <= IN_MEMORY_VOXELS:
+        arrays = [np.asarray(array) for array in arrays]
+    return membrane_distances(arrays[0], cell=arrays[1], nucleus=arrays[2], spacing=store.spacing,
+                              centroids_um=table, max_distance_nm=max_distance_um * 1000)

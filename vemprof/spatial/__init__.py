@@ -1,9 +1,11 @@
 """Spatial statistics and tests on object tables: how crowded each point is (k nearest
 neighbours, kernel density), correlation of two columns, a column compared between
-groups (docs/measure.md#statistics); a nucleus split into sections at its invagination
+groups (docs/measure.md#statistics); points on a curved surface (density per µm², Ripley's
+L against randomness on the same surface); a nucleus split into sections at its invagination
 and objects assigned to them (docs/measure.md#nucleus-sections)."""
 
 from vemprof.spatial._points import point_scores
+from vemprof.spatial._points_store import score_points
 from vemprof.spatial._section_store import assign_sections, envelope_mesh, split_nucleus
 from vemprof.spatial._sections import (
     SectionSplit,
@@ -13,6 +15,7 @@ from vemprof.spatial._sections import (
     split_by_plane,
 )
 from vemprof.spatial._stats import compare, correlate, hedges_g
+from vemprof.spatial._surface import region_densities, ripley_on_surface, sample_surface
 
 __all__ = [
     "SectionSplit",
@@ -23,6 +26,10 @@ __all__ = [
     "hedges_g",
     "nearest_sections",
     "point_scores",
+    "region_densities",
+    "ripley_on_surface",
+    "sample_surface",
+    "score_points",
     "section_of_points",
     "split_at_invagination",
     "split_by_plane",

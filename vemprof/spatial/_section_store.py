@@ -107,22 +107,26 @@ def _carried_block(nucleus: np.ndarray, *, filled: np.ndarray, offset: np.ndarra
     return np.where(nucleus > 0, filled[np.ix_(*index)], 0).astype(np.uint8)
 
 
-def envelope_mesh(store: Store, *, nucleus: str, sections: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def envelope_mesh(store: Store, *, nucleus: str, sections: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The nuclear envelope as the smoothed surface of ``labels/<nucleus>`` at the
     working level: vertices (n, 3) in µm (Z, Y, X, from the first full-resolution
-    voxel's centre), triangles (m, 3), and each triangle's section of ``labels/<sections>``."""
-    from vemprof.measure._mesh import mask_mesh
+    voxel's centre), triangles (m, 3), and each triangle's section of ``labels/<sections>``
+    (all 1 without ``sections``)."""
+    from vemprof.measure import mask_mesh
 
     level = working_level(store, nucleus)
     mask, offset, spacing = _crop(store, nucleus, level)
-    box = tuple(slice(a, a + n) for a, n in zip(offset, mask.shape))
-    if store.labels(sections).data.shape != store.labels(nucleus).data.shape:
-        raise VemprofError(f"labels/{sections} and labels/{nucleus} differ in shape; split this nucleus again "
-                           f"(vemprof sections STORE --nucleus {nucleus})")
-    filled = nearest_sections(np.asarray(store.labels(sections, level=level).data[box]), spacing=spacing)
     vertices, faces = mask_mesh(mask > 0, spacing=spacing)
-    centres = np.rint(vertices[faces].mean(axis=1) / spacing).astype(np.int64)
-    face_sections = filled[tuple(np.clip(centres, 0, np.array(mask.shape) - 1).T)]
+    if sections is None:
+        face_sections = np.ones(len(faces), np.int64)
+    else:
+        if store.labels(sections).data.shape != store.labels(nucleus).data.shape:
+            raise VemprofError(f"labels/{sections} and labels/{nucleus} differ in shape; split this nucleus again "
+                               f"(vemprof sections STORE --nucleus {nucleus})")
+        box = tuple(slice(a, a + n) for a, n in zip(offset, mask.shape))
+        filled = nearest_sections(np.asarray(store.labels(sections, level=level).data[box]), spacing=spacing)
+        centres = np.rint(vertices[faces].mean(axis=1) / spacing).astype(np.int64)
+        face_sections = filled[tuple(np.clip(centres, 0, np.array(mask.shape) - 1).T)].astype(np.int64)
     return (vertices + _origin_nm(store, spacing, offset)) / _NM_PER_UM, faces, face_sections
 
 
