@@ -7,16 +7,18 @@ voxels (those with a face neighbour of another value), so only those are kept: b
 block with one voxel of the neighbours around (memory holds a block and the boundary
 points), with the pairs that overlap noted on the way.
 
-Per object ``i``, the candidates are found from bounding spheres (centroid ``c`` and
-radius ``r`` of the boundary points): the object ``j`` whose centroid is nearest gives an
-upper bound ``d₀`` on the nearest distance, and only objects with
-``|cᵢ − cⱼ| ≤ max(d₀, R) + rᵢ + r_max`` can be nearer than ``d₀`` or within the radius
-``R``; their exact distances come from one k-d tree query of their boundary points
-against object ``i``'s.
+Per object ``i`` (centroid of its boundary points ``cᵢ``, radius ``rᵢ`` around it): the
+object whose centroid is nearest gives an upper bound ``d₀`` on the nearest distance;
+only the other objects' boundary points within ``max(d₀, R) + rᵢ`` of ``cᵢ`` can be
+nearer than ``d₀`` or within the radius ``R`` (one ball query of a k-d tree of all of
+them), and their exact distances to object ``i`` come from one query of a k-d tree of its
+own points. Objects are searched in threads (the k-d tree releases the GIL).
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
 import numpy as np
@@ -111,8 +113,10 @@ def _boundaries(labels, others, *, spacing, progress) -> tuple[list[_Points], se
 
 
 def _block_boundary(block: np.ndarray, inner, *, origin, spacing) -> tuple[np.ndarray, np.ndarray]:
-    """Points (nm) and ids of the voxels of ``block[inner]`` with a face neighbour (in
-    ``block``, which holds a voxel more around where the volume goes on) of another value."""
+    """Points (nm) and ids of the object voxels of ``block[inner]`` that have a face
+    neighbour of another value (``block`` holds a voxel more around where the volume goes
+    on). A voxel whose neighbours are all of its object is never nearest to a voxel
+    outside: its neighbour towards that voxel is nearer."""
     edge = np.zeros(block.shape, bool)
     for axis in range(3):
         near = tuple(slice(None, -1) if a == axis else slice(None) for a in range(3))
@@ -120,25 +124,11 @@ def _block_boundary(block: np.ndarray, inner, *, origin, spacing) -> tuple[np.nd
         differs = block[near] != block[far]
         edge[near] |= differs
         edge[far] |= differs
-    edge &= block > 0
-    # a voxel on a face of the volume is a boundary voxel too (the object is cut there)
-    for axis, n in enumerate(block.shape):
-        for end in (0, n - 1):
-            at = origin[axis] + end
-            if at == 0 or (end == n - 1 and at == _volume_end(block, inner, origin, axis)):
-                index = tuple(end if a == axis else slice(None) for a in range(3))
-                edge[index] |= block[index] > 0
     window = np.zeros(block.shape, bool)
     window[inner] = True
-    where = np.nonzero(edge & window)
+    where = np.nonzero(edge & window & (block > 0))
     points = np.stack([(w + o) * s for w, o, s in zip(where, origin, spacing)], axis=1).astype(np.float64)
     return points, block[where].astype(np.int64)
-
-
-def _volume_end(block, inner, origin, axis) -> int:
-    """The last index of the volume along ``axis`` if the block reaches it, else -1."""
-    grown_on_far_side = block.shape[axis] - inner[axis].stop
-    return origin[axis] + block.shape[axis] - 1 if grown_on_far_side == 0 else -1
 
 
 def _search(own: _Points, theirs: _Points, *, same: bool, radius_nm: float, overlaps: set,
@@ -151,28 +141,36 @@ def _search(own: _Points, theirs: _Points, *, same: bool, radius_nm: float, over
     nearest, distance, within = np.zeros(n, np.int64), np.full(n, np.inf), np.zeros(n, np.int64)
     if len(theirs.ids) - (1 if same else 0) <= 0:
         return nearest, distance, within
-    centres = cKDTree(theirs.centres)
-    widest = float(theirs.radii.max())
-    overlapping = pd.DataFrame(sorted(overlaps), columns=["a", "b"]) if overlaps else None
-    with progress("finding nearest objects", n) as advance:
-        for k, label in enumerate(own.ids):
-            tree = cKDTree(own.of(k))
-            first = centres.query(own.centres[k], k=2 if same else 1)[1]
-            first = int(np.atleast_1d(first)[-1 if same else 0])
-            bound = tree.query(theirs.of(first), k=1)[0].min()
-            reach = max(bound, radius_nm) + own.radii[k] + widest
-            candidates = np.array(centres.query_ball_point(own.centres[k], reach), np.int64)
-            if same:
-                candidates = candidates[theirs.ids[candidates] != label]
-            sizes = theirs.ends[candidates] - theirs.starts[candidates]
-            stacked = np.concatenate([theirs.of(c) for c in candidates])
-            gaps = tree.query(stacked, k=1, distance_upper_bound=max(bound, radius_nm) * (1 + 1e-9) + 1e-6)[0]
-            gaps = np.minimum.reduceat(gaps, np.concatenate([[0], np.cumsum(sizes)[:-1]]))
-            if overlapping is not None:
-                touching = overlapping.loc[overlapping["a"] == label, "b"].to_numpy()
-                gaps[np.isin(theirs.ids[candidates], touching)] = 0.0
-            best = int(np.argmin(gaps))
-            nearest[k], distance[k] = theirs.ids[candidates[best]], gaps[best]
-            within[k] = int(np.count_nonzero(gaps <= radius_nm * (1 + 1e-9)))
+    centres, points = cKDTree(theirs.centres), cKDTree(theirs.points)
+    owner = np.repeat(np.arange(len(theirs.ids)), theirs.ends - theirs.starts)  # index into theirs.ids
+    touching = pd.DataFrame(sorted(overlaps), columns=["a", "b"]).groupby("a")["b"].apply(set) if overlaps else {}
+
+    def search(k: int) -> tuple[int, float, int]:
+        label = own.ids[k]
+        tree = cKDTree(own.of(k))
+        first = _nearest_centre(centres, own.centres[k], exclude=label if same else None, ids=theirs.ids)
+        limit = max(tree.query(theirs.of(first), k=1)[0].min(), radius_nm) * (1 + 1e-9)
+        near = np.asarray(points.query_ball_point(own.centres[k], limit + own.radii[k], return_sorted=True),
+                          np.int64)
+        if same:
+            near = near[theirs.ids[owner[near]] != label]
+        gaps = tree.query(points.data[near], k=1, distance_upper_bound=limit)[0]
+        candidates, starts = np.unique(owner[near], return_index=True)
+        gaps = np.minimum.reduceat(gaps, starts)
+        if label in touching:
+            gaps[np.isin(theirs.ids[candidates], list(touching[label]))] = 0.0
+        best = int(np.argmin(gaps))
+        return theirs.ids[candidates[best]], gaps[best], int(np.count_nonzero(gaps <= radius_nm * (1 + 1e-9)))
+
+    with progress("finding nearest objects", n) as advance, ThreadPoolExecutor(os.cpu_count()) as pool:
+        for k, found in enumerate(pool.map(search, range(n))):  # k-d tree queries release the GIL
+            nearest[k], distance[k], within[k] = found
             advance(1)
     return nearest, distance, within
+
+
+def _nearest_centre(centres, centre: np.ndarray, *, exclude: int | None, ids: np.ndarray) -> int:
+    """The index of the bounding sphere whose centre is nearest ``centre``, not that of
+    the object ``exclude``."""
+    found = np.atleast_1d(centres.query(centre, k=min(2, len(ids)))[1])
+    return int(next(i for i in found if exclude is None or ids[i] != exclude))
