@@ -1,11 +1,10 @@
 """Distances to the nuclear envelope and the plasma membrane: a hand-computed slab cell,
-block-wise against whole, and the chunked volume's required reach."""
+block by block against whole (exact at every range, or up to a chosen reach)."""
 
 import dask.array as da
 import numpy as np
 import pytest
 
-from vemprof.errors import VemprofError
 from vemprof.measure import membrane_distances
 
 SPACING = (10.0, 5.0, 5.0)  # nm
@@ -42,24 +41,37 @@ def test_hand_computed_distances():
     assert table.loc[7, "dist_plasma_membrane_um"] == pytest.approx(0.070)
 
 
-@pytest.mark.parametrize("chunks", [(6, 8, 20), (5, 7, 9)])
-def test_block_by_block_equals_whole(chunks):
+def scattered_cell():
+    """`slab_cell` with ten more objects scattered over the volume."""
     labels, cell, nucleus = slab_cell()
     rng = np.random.default_rng(0)
-    for label in range(20, 30):  # more objects, scattered
+    for label in range(20, 30):
         z, y, x = rng.integers(0, 11), rng.integers(0, 15), rng.integers(0, 38)
         labels[z:z + 2, y:y + 2, x:x + 3] = label
+    return labels, cell, nucleus
+
+
+@pytest.mark.parametrize("chunks", [(6, 8, 20), (5, 7, 9)])
+@pytest.mark.parametrize("reach", ["exact", "exact, staged on disk", "halo of 400 nm"])
+def test_block_by_block_equals_whole(chunks, reach, tmp_path):
+    labels, cell, nucleus = scattered_cell()
     whole = membrane_distances(labels, cell=cell, nucleus=nucleus, spacing=SPACING)
     chunked = {name: da.from_array(array, chunks=chunks) for name, array in
                (("labels", labels), ("cell", cell), ("nucleus", nucleus))}
-    blocks = membrane_distances(**chunked, spacing=SPACING, max_distance_nm=400)  # every distance here ≤ 200 nm
+    options = {"exact": {}, "exact, staged on disk": {"staging": tmp_path},
+               "halo of 400 nm": {"max_distance_nm": 400}}[reach]  # every distance here ≤ 200 nm
+    blocks = membrane_distances(**chunked, spacing=SPACING, **options)
     np.testing.assert_allclose(blocks.to_numpy(float), whole.to_numpy(float), rtol=1e-6)
+    assert list(tmp_path.iterdir()) == []  # the staged transforms are removed
 
 
-def test_a_chunked_volume_needs_the_reach():
-    labels, cell, nucleus = slab_cell()
-    with pytest.raises(VemprofError, match="need max_distance_nm"):
-        membrane_distances(da.from_array(labels, chunks=8), cell=cell, nucleus=nucleus, spacing=SPACING)
+def test_a_short_reach_leaves_farther_distances_inf():
+    labels, cell, nucleus = scattered_cell()
+    chunked = {name: da.from_array(array, chunks=8) for name, array in
+               (("labels", labels), ("cell", cell), ("nucleus", nucleus))}
+    near = membrane_distances(**chunked, spacing=SPACING, max_distance_nm=25).set_index("label")
+    assert np.isinf(near.loc[3, "dist_envelope_um"]) and np.isinf(near.loc[3, "centroid_dist_envelope_um"])
+    assert near.loc[3, "dist_plasma_membrane_um"] == pytest.approx(0.020)
 
 
 def test_a_store_too_large_to_read_whole_is_measured_block_by_block(tmp_path, monkeypatch):
@@ -72,6 +84,8 @@ def test_a_store_too_large_to_read_whole_is_measured_block_by_block(tmp_path, mo
                           step="test", parameters={}, chunks=(6, 8, 16))
     whole = measure_labels(store, "spots", cell="cell", nucleus="nucleus")
     monkeypatch.setattr(_store, "IN_MEMORY_VOXELS", 0)  # as if the volume were larger than memory
-    blocks = measure_labels(store, "spots", cell="cell", nucleus="nucleus", max_distance_um=0.4)
     columns = [c for c in whole.columns if "dist_" in c]
-    np.testing.assert_allclose(blocks[columns].to_numpy(float), whole[columns].to_numpy(float), rtol=1e-6)
+    for reach in (None, 0.4):  # exact, staged in the store; or up to 0.4 µm
+        blocks = measure_labels(store, "spots", cell="cell", nucleus="nucleus", max_distance_um=reach)
+        np.testing.assert_allclose(blocks[columns].to_numpy(float), whole[columns].to_numpy(float), rtol=1e-6)
+    assert not any(store.path.rglob("in_plane.zarr"))  # the staged transforms are removed

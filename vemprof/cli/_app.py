@@ -337,8 +337,9 @@ def measure(
     cell: Optional[str] = typer.Option(None, "--cell", metavar="NAME",
                                        help="With --nucleus: each object's parent and tables/compartments."),
     nucleus: Optional[str] = typer.Option(None, "--nucleus", metavar="NAME", help="The nucleus (labels/NAME)."),
-    max_distance_um: float = typer.Option(2.0, "--max-distance-um",
-                                          help="Volumes over 2^27 voxels: membrane distances beyond this are inf."),
+    max_distance_um: Optional[float] = typer.Option(
+        None, "--max-distance-um",
+        help="Volumes over 2^27 voxels: membrane distances only up to this (faster), inf beyond; default exact."),
     sections: Optional[str] = typer.Option(None, "--sections", metavar="NAME",
                                            help="Each object's nucleus section (labels/NAME) as column 'section'."),
     csv: Optional[Path] = typer.Option(None, "--csv", metavar="FILE", help="Also write the table as CSV."),
@@ -387,8 +388,9 @@ def distances(
     to: Optional[str] = typer.Option(None, "--to", metavar="OTHER",
                                      help="Each object's nearest object of labels/OTHER (may be NAME itself)."),
     radius_um: float = typer.Option(1.0, "--radius-um", help="With --to: count the objects within this, µm."),
-    max_distance_um: float = typer.Option(2.0, "--max-distance-um",
-                                          help="Volumes over 2^27 voxels: membrane distances beyond this are inf."),
+    max_distance_um: Optional[float] = typer.Option(
+        None, "--max-distance-um",
+        help="Volumes over 2^27 voxels: membrane distances only up to this (faster), inf beyond; default exact."),
 ) -> None:
     """Exact distances of each object, surface to surface: to the membranes, to the nearest object of a class."""
     from vemprof.measure import measure_distances

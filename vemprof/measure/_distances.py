@@ -14,16 +14,23 @@ between voxel centres; no meshes). Per object:
 * the nearer of the two membranes (``dist_nearer_membrane_um``,
   ``centroid_dist_nearer_membrane_um``): the smaller of the two.
 
-Block by block on dask arrays: the fields are computed with a halo of
-``max_distance_nm`` (so they equal the whole-array fields wherever the distance is at
-most that; larger distances come out as inf), the minima are reduced over blocks and each
-centroid is read in the chunk its lower corner lies in (with one voxel of the
-neighbours), each chunk computed once. Numpy input gets every distance exactly.
+Block by block on dask arrays: the fields are exact at every range
+(`ops.exact_distance_transform`: in-plane, then along Z, through a zarr array in a
+``staging`` folder when given, so memory stays bounded at any volume size), or, with
+``max_distance_nm``, computed with that halo (equal to the whole-array fields wherever
+the distance is at most that; larger distances come out as inf; faster for short
+reaches). The minima are reduced over blocks and each centroid is read in the chunk its
+lower corner lies in (with one voxel of the neighbours), each chunk computed once. Numpy
+input is one exact transform of the whole array.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator, Sequence
 
 import dask
 import dask.array as da
@@ -32,7 +39,6 @@ import pandas as pd
 from scipy import ndimage
 
 from vemprof import ops
-from vemprof.errors import VemprofError
 from vemprof.measure._shape import object_table
 from vemprof.ops._validate import as_spacing, check_labels, check_objects, check_same_shape, is_dask
 
@@ -42,8 +48,8 @@ SURFACES = ("envelope", "plasma_membrane")
 
 
 def membrane_distances(labels: Any, *, cell: Any, nucleus: Any, spacing: Sequence[float],
-                       centroids_um: pd.DataFrame | None = None, max_distance_nm: float | None = None
-                       ) -> pd.DataFrame:
+                       centroids_um: pd.DataFrame | None = None, max_distance_nm: float | None = None,
+                       staging: str | os.PathLike | None = None) -> pd.DataFrame:
     """Each object's distances to the nuclear envelope, the plasma membrane and the nearer of the two.
 
     Parameters
@@ -57,7 +63,12 @@ def membrane_distances(labels: Any, *, cell: Any, nucleus: Any, spacing: Sequenc
         when not given.
     max_distance_nm : float, optional
         For dask input, the largest distance wanted (the halo of the distance fields;
-        larger distances are inf); required there. Numpy input ignores it.
+        larger distances are inf); without it every distance is exact. Numpy input
+        ignores it.
+    staging : folder, optional
+        For dask input without ``max_distance_nm``: where the distance transforms stage
+        their intermediate (a temporary folder inside it, removed at the end), so memory
+        stays bounded; without it the intermediate is held in memory.
 
     Returns
     -------
@@ -71,18 +82,16 @@ def membrane_distances(labels: Any, *, cell: Any, nucleus: Any, spacing: Sequenc
     surfaces = {"envelope": check_objects(nucleus, what="nucleus"), "plasma_membrane": check_objects(cell, what="cell")}
     for name, mask in surfaces.items():
         check_same_shape(labels, mask, what=name.replace("_", " "), reference_what="labels")
-    if is_dask(labels) and max_distance_nm is None:
-        raise VemprofError("distances on a chunked volume need max_distance_nm (the largest distance wanted, nm; "
-                           "it sets the halo): e.g. 5000")
-    fields = {name: _field(mask, spacing=spacing, dask_input=is_dask(labels), max_distance_nm=max_distance_nm)
-              for name, mask in surfaces.items()}
     if centroids_um is None:
         centroids_um = object_table(labels, spacing=spacing)[["label", "centroid_z_um", "centroid_y_um",
                                                               "centroid_x_um"]]
     table = pd.DataFrame({"label": centroids_um["label"].to_numpy()})
     points = centroids_um[["centroid_z_um", "centroid_y_um", "centroid_x_um"]].to_numpy() * _NM_PER_UM / spacing
-    for name, field in fields.items():
-        minima, at_centroids = _reduced(labels, field, points)
+    for name, mask in surfaces.items():
+        with _staging_folder(staging if is_dask(labels) and max_distance_nm is None else None) as folder:
+            field = _field(mask, spacing=spacing, dask_input=is_dask(labels), max_distance_nm=max_distance_nm,
+                           staging=folder)
+            minima, at_centroids = _reduced(labels, field, points)
         table[f"dist_{name}_um"] = minima.reindex(table["label"]).to_numpy() / _NM_PER_UM
         table[f"centroid_dist_{name}_um"] = at_centroids / _NM_PER_UM
     table["dist_nearer_membrane_um"] = table[[f"dist_{n}_um" for n in SURFACES]].min(axis=1)
@@ -91,16 +100,30 @@ def membrane_distances(labels: Any, *, cell: Any, nucleus: Any, spacing: Sequenc
                              for kind in ("", "centroid_")]]]
 
 
-def _field(mask, *, spacing, dask_input: bool, max_distance_nm) -> Any:
+@contextlib.contextmanager
+def _staging_folder(parent) -> Iterator[Path | None]:
+    """A temporary folder inside ``parent`` (removed afterwards), or None without one."""
+    if parent is None:
+        yield None
+        return
+    Path(parent).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="distances-", dir=parent) as folder:
+        yield Path(folder)
+
+
+def _field(mask, *, spacing, dask_input: bool, max_distance_nm, staging: Path | None) -> Any:
     """Every voxel's distance to the surface of the mask (non-zero = inside), nm (float32;
-    numpy or lazy dask)."""
-    cap = max_distance_nm if dask_input else None
+    numpy or lazy dask): exact, or up to ``max_distance_nm`` on dask when given."""
     mask = mask != 0  # a label image's ids, or a mask
     if dask_input and not is_dask(mask):
         mask = da.from_array(np.asarray(mask), chunks="auto")
-    inside = ops.distance_transform(mask, spacing=spacing, max_distance_nm=cap)
-    outside = ops.distance_transform(ops.invert(mask), spacing=spacing, max_distance_nm=cap)
-    return inside + outside  # one of the two is 0 at every voxel
+    if not dask_input or max_distance_nm is None:
+        parts = [ops.exact_distance_transform(m, spacing=spacing, staging=None if staging is None else staging / side)
+                 for m, side in ((mask, "inside"), (ops.invert(mask), "outside"))]
+    else:
+        parts = [ops.distance_transform(m, spacing=spacing, max_distance_nm=max_distance_nm)
+                 for m in (mask, ops.invert(mask))]
+    return parts[0] + parts[1]  # one of the two is 0 at every voxel
 
 
 def _reduced(labels, field, points: np.ndarray) -> tuple[pd.Series, np.ndarray]:
@@ -137,5 +160,6 @@ def _block_reduced(labels: np.ndarray, field: np.ndarray, points: np.ndarray, *,
     mine = np.flatnonzero(np.all((corner >= start) & (corner < start + np.array(labels.shape)), axis=1))
     if len(mine):
         local = points[mine] - grown_start
-        values[mine] = ndimage.map_coordinates(np.asarray(field, np.float64), local.T, order=1, mode="nearest")
+        at = ndimage.map_coordinates(np.asarray(field, np.float64), local.T, order=1, mode="nearest")
+        values[mine] = np.where(np.isnan(at), np.inf, at)  # 0 × inf: a corner beyond the reach
     return minima, values

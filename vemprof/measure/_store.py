@@ -24,7 +24,7 @@ IN_MEMORY_VOXELS = 2 ** 27
 
 
 def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell: str | None = None,
-                   nucleus: str | None = None, max_distance_um: float = 2.0, sections: str | None = None,
+                   nucleus: str | None = None, max_distance_um: float | None = None, sections: str | None = None,
                    csv: Path | None = None,
                    progress: ProgressReporter = no_progress) -> pd.DataFrame:
     """The object table of ``labels/<labels>`` (`object_table`), with the intensity
@@ -34,9 +34,10 @@ def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell
 
     With the label images ``cell`` and ``nucleus`` (both or neither), each object also
     gets its parent (`object_parents`: ``cell``, ``nucleus_fraction``, ``in_nucleus``)
-    and its distances to the membranes (`membrane_distances`: exact for volumes of up to
-    `IN_MEMORY_VOXELS`, read whole; larger ones block by block, exact up to
-    ``max_distance_um`` and inf beyond), and the class's row of ``tables/compartments``
+    and its distances to the membranes (`membrane_distances`: volumes of up to
+    `IN_MEMORY_VOXELS` read whole; larger ones block by block, exact at every range with
+    the transforms staged in the store, or with ``max_distance_um`` exact up to it and
+    inf beyond), and the class's row of ``tables/compartments``
     (`compartment_table`) is written or replaced. With the label image ``sections``
     (`vemprof.spatial.split_nucleus`), each object gets the ``section`` nearest its
     centroid."""
@@ -78,7 +79,7 @@ def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell
 
 
 def measure_distances(store: Store, labels: str, *, cell: str | None = None, nucleus: str | None = None,
-                      to: str | None = None, radius_um: float = 1.0, max_distance_um: float = 2.0,
+                      to: str | None = None, radius_um: float = 1.0, max_distance_um: float | None = None,
                       progress: ProgressReporter = no_progress) -> pd.DataFrame:
     """``tables/<labels>`` (from `measure_labels`) with distance columns added or
     replaced: to the membranes of ``cell`` and ``nucleus`` (`membrane_distances`, as in
@@ -115,11 +116,13 @@ def measure_distances(store: Store, labels: str, *, cell: str | None = None, nuc
 
 
 def _membrane_columns(store: Store, labels, table: pd.DataFrame, *, cell: str, nucleus: str,
-                      max_distance_um: float) -> pd.DataFrame:
+                      max_distance_um: float | None) -> pd.DataFrame:
     """`membrane_distances` of the objects of ``labels``: read whole up to
-    `IN_MEMORY_VOXELS` (exact at any range), else block by block up to ``max_distance_um``."""
+    `IN_MEMORY_VOXELS`, else block by block (exact, staged in the store's ``.staging``;
+    or up to ``max_distance_um``)."""
     arrays = [labels, store.labels(cell).data, store.labels(nucleus).data]
     if math.prod(labels.shape) <= IN_MEMORY_VOXELS:
         arrays = [np.asarray(array) for array in arrays]
     return membrane_distances(arrays[0], cell=arrays[1], nucleus=arrays[2], spacing=store.spacing,
-                              centroids_um=table, max_distance_nm=max_distance_um * 1000)
+                              centroids_um=table, staging=store.path / ".staging" / "distances",
+                              max_distance_nm=None if max_distance_um is None else max_distance_um * 1000)

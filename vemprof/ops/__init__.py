@@ -9,6 +9,7 @@ from vemprof.ops._backend import gpu_available, use_gpu
 from vemprof.ops._blockwise import halo_voxels, map_channels_with_halo
 from vemprof.ops._cleanup import fill_holes, remove_small_holes, remove_small_objects
 from vemprof.ops._distance import distance_transform
+from vemprof.ops._exact_distance import exact_distance_transform
 from vemprof.ops._filters import (
     enhance_particles,
     gaussian,
@@ -73,6 +74,7 @@ __all__ = [
     "closing",
     "dilate",
     "distance_transform",
+    "exact_distance_transform",
     "enhance_particles",
     "erode",
     "gaussian",
