@@ -61,6 +61,18 @@ def a_store_with_a_round_nucleus(folder: Path, store: Path) -> None:
     Store.open(folder / "cell.zarr").write_labels("round", ball.astype(np.uint8), chunks=(8, 16, 16))
 
 
+def a_store_with_odd_nuclei(folder: Path, store: Path) -> None:
+    """labels/round (one small ball), labels/empty (all 0) and labels/two (two boxes)."""
+    from vemprof.store import Store
+
+    a_store_with_a_round_nucleus(folder, store)
+    two = np.zeros((16, 48, 40), np.uint8)
+    two[4:12, 5:20, 5:15] = two[4:12, 28:44, 25:38] = 1
+    cell = Store.open(folder / "cell.zarr")
+    cell.write_labels("empty", np.zeros_like(two), chunks=(8, 16, 16))
+    cell.write_labels("two", two, chunks=(8, 16, 16))
+
+
 def a_store_with_points_and_a_round_nucleus(folder: Path, store: Path) -> None:
     import pandas as pd
 
@@ -476,6 +488,18 @@ FAILURES = [
             "simulations must be a whole number >= 1"),
     Failure("points cell.zarr --labels spots --k 20", a_store_with_points_and_a_round_nucleus,
             "12 points are too few for the mean distance to 20 nearest neighbours"),
+    # pores
+    Failure("pores cell.zarr --steps masks", a_store, "unknown step(s) masks; the steps built so far: pockets"),
+    Failure("pores cell.zarr --nucleus nope", a_store, "no labels 'nope' in"),
+    Failure("pores cell.zarr --contrast foo", a_store, "--contrast must be auto, em or backscatter, not 'foo'"),
+    Failure("pores cell.zarr --nucleus empty", a_store_with_odd_nuclei, "labels/empty is empty; segment the nucleus"),
+    Failure("pores cell.zarr --nucleus two", a_store_with_odd_nuclei,
+            "labels/two has 2 separate pieces; keep one nucleus"),
+    Failure("pores cell.zarr", a_store, "labels/nucleus reaches every face of the volume"),
+    Failure("pores cell.zarr --nucleus round", a_store_with_odd_nuclei,
+            "surface); give --contrast em or --contrast backscatter"),
+    Failure("pores cell.zarr --nucleus round --contrast em", a_store_with_odd_nuclei,
+            "no pocket found under the envelope of labels/round; check --contrast"),
     # render
     Failure("render cell.zarr --labels nucleus --color-by volume_um3 --out f.png", a_store,
             "no table tables/nucleus in cell.zarr; measure the objects first: vemprof measure cell.zarr --labels"),

@@ -100,6 +100,23 @@ def test_local_contrast_evens_out_two_contrast_regimes(spacing):
     assert ops.normalize_local_contrast(np.ones((5, 5, 5)), window_nm=30, spacing=spacing).max() == 0
 
 
+def test_contrast_in_a_mask_is_against_the_mask_alone(spacing):
+    # a band, dark but for one bright spot, beside a much brighter region outside it
+    volume = np.full((20, 30, 60), 100.0, np.float32)
+    volume[:, :, 30:] = 250
+    band = np.zeros(volume.shape, bool)
+    band[:, :, 20:30] = True
+    volume += np.random.default_rng(0).normal(0, 2, volume.shape).astype(np.float32)
+    volume[8:12, 13:17, 23:27] += 30
+    inside = ops.normalize_in_mask(volume, band, window_nm=200, spacing=spacing)
+    plain = ops.normalize_local_contrast(volume, window_nm=200, spacing=spacing)
+    assert inside[10, 15, 25] > 3 and plain[10, 15, 25] < 0  # the plain window sees the bright side
+    assert (inside[~band] == 0).all()
+    blocks = ops.normalize_in_mask(as_dask(volume, (7, 11, 13)), as_dask(band, (7, 11, 13)), window_nm=200,
+                                   spacing=spacing)
+    np.testing.assert_allclose(blocks.compute(), inside, atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "call, message",
     [

@@ -1,5 +1,5 @@
 """The ``vemprof`` command: import, synth, info, preview, export, ops, annotate-planes, train, predict,
-export-model, import-model, evaluate, measure, sections, distances, points, correlate, compare, render."""
+export-model, import-model, evaluate, measure, sections, distances, points, pores, correlate, compare, render."""
 
 from __future__ import annotations
 
@@ -434,6 +434,36 @@ def points(
             where = "the whole envelope" if row.region == 0 else f"region {row.region}"
             console.print(f"Ripley's L on {where}: {row.verdict} (p = {row.p_value:.3g})")
         console.print(f"wrote tables/{labels}, tables/{labels}_density and tables/{labels}_ripley")
+
+
+@app.command()
+def pores(
+    store: Path = typer.Argument(..., help="The dataset store: raw image and the nucleus."),
+    nucleus: str = typer.Option("nucleus", "--nucleus", metavar="NAME", help="The nucleus (labels/NAME)."),
+    steps: str = typer.Option("pockets", "--steps", metavar="STEP,…", help="Steps to run; built so far: pockets."),
+    prefix: str = typer.Option("", "--prefix", metavar="P", help="Write labels/Ppockets (e.g. found_)."),
+    contrast: str = typer.Option("auto", "--contrast", help="auto, em (membranes dark) or backscatter (bright)."),
+    pockets_chain: Optional[Path] = typer.Option(None, "--pockets-chain", metavar="FILE",
+                                                 help="Your copy of the pockets chain (vemprof/workflows/"
+                                                      "pockets.yaml), edited."),
+) -> None:
+    """The nuclear pores: the low-density pockets under them, found by 3D operations (labels/pockets)."""
+    from vemprof.workflows import POCKETS_CHAIN, find_pockets
+    from vemprof.store import Store
+
+    chosen = [step.strip() for step in steps.split(",") if step.strip()]
+    unknown = sorted(set(chosen) - {"pockets"})
+    if unknown:
+        raise VemprofError(f"unknown step(s) {', '.join(unknown)}; the steps built so far: pockets")
+    dataset = Store.open(store)
+    out = f"{prefix}pockets"
+    if any(f"labels/{out}" in record.get("outputs", []) for record in dataset.provenance
+           if record.get("step") == "synth"):
+        raise VemprofError(f"labels/{out} holds the phantom's ground truth; write beside it with --prefix, "
+                           "e.g. --prefix found_")
+    count = find_pockets(dataset, nucleus=nucleus, out=out, contrast=contrast, chain=pockets_chain or POCKETS_CHAIN,
+                         progress=rich_progress)
+    console.print(f"found {count} pockets under the envelope of labels/{nucleus}; wrote labels/{out}")
 
 
 @app.command()

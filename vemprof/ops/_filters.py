@@ -21,7 +21,10 @@ from vemprof.ops._validate import (
     check_choice,
     check_image,
     check_length,
+    check_mask,
+    check_same_shape,
     is_dask,
+    same_kind,
 )
 
 GAUSSIAN_TRUNCATE = 4.0
@@ -281,3 +284,51 @@ def normalize_local_contrast(image: Any, *, window_nm: float, spacing: Sequence[
     if is_dask(image):
         return map_with_halo(block, image, reach_nm=window_nm / 2, spacing=spacing, dtype=np.float32)
     return block(image)
+
+
+
+def _masked_contrast_block(image: np.ndarray, mask: np.ndarray, *, sigma_voxels: tuple[float, ...]) -> np.ndarray:
+    inside = mask.astype(bool)
+    weight = local_mean(inside.astype(np.float64), sigma_voxels)
+    values = np.where(inside, image.astype(np.float64), 0.0)
+    seen = inside & (weight > 0)
+    safe = np.where(seen, weight, 1.0)
+    mean = local_mean(values, sigma_voxels) / safe
+    variance = np.maximum(local_mean(values * values, sigma_voxels) / safe - mean * mean, 0.0)
+    flat = variance <= 1e-12 * mean * mean
+    normalised = np.divide(values - mean, np.sqrt(variance), out=np.zeros_like(values), where=seen & ~flat)
+    return normalised.astype(np.float32)
+
+
+def normalize_in_mask(image: Any, mask: Any, *, window_nm: float, spacing: Sequence[float]) -> Any:
+    """Local z-scores against the mask's own neighbourhood: ``(image - mean) / std`` with
+    the mean and standard deviation taken over the mask's voxels only, in a window.
+
+    A pocket in the band under the nuclear envelope is bright against the rest of that
+    band, not against the cytoplasm or deep nucleoplasm a plain window would mix in. The
+    window weights voxels by a Gaussian of sigma ``window_nm / 4``, cut at ``window_nm /
+    2``, as `normalize_local_contrast`. Outside the mask, and where the window is flat,
+    the result is 0.
+
+    Parameters
+    ----------
+    image : (Z, Y, X) array, numpy or dask
+    mask : (Z, Y, X) bool array of the same shape (e.g. a `shell`)
+    window_nm : float
+        Window diameter in nm (> 0).
+    spacing : sequence of 3 floats
+        Voxel size in nm (Z, Y, X).
+
+    Returns
+    -------
+    (Z, Y, X) float32 array of z-scores within the mask.
+    """
+    spacing = as_spacing(spacing)
+    image = check_image(image)
+    mask = same_kind(image, check_mask(mask))
+    check_same_shape(image, mask, what="mask", reference_what="image")
+    window_nm = check_length(window_nm, name="window_nm", allow_zero=False)
+    block = partial(_masked_contrast_block, sigma_voxels=_sigma_voxels(window_nm / WINDOW_SIGMAS, spacing))
+    if is_dask(image):
+        return map_with_halo(block, image, mask, reach_nm=window_nm / 2, spacing=spacing, dtype=np.float32)
+    return block(image, mask)

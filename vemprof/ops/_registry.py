@@ -134,6 +134,7 @@ OPERATIONS: dict[str, Operation] = {
             _filters.white_tophat,
             _filters.subtract_background,
             _filters.normalize_local_contrast,
+            _filters.normalize_in_mask,
             _threshold.threshold,
             _threshold.threshold_local,
             _morphology.dilate,

@@ -1,0 +1,109 @@
+"""The low-density pockets under nuclear pores, by 3D operations: the first step of `vemprof pores`.
+
+Under each nuclear pore the chromatin leaves a small pocket of low density, 100–300 nm
+across, in the band just inside the nuclear envelope; each is hard to see in one plane
+but stands out in 3D against the band around it. The chain `POCKETS_CHAIN` (YAML,
+shipped with the package, every length in nm, editable) takes the band inside the
+nucleus, compares each voxel with the band around it (`ops.normalize_in_mask`), keeps
+the clearly brighter spots, splits those that meet at a narrow neck and keeps the
+pocket-sized ones.
+
+The chain wants low density bright. EM contrast (membranes and chromatin dark) already
+is; raw backscatter contrast (membranes bright) is inverted first. ``contrast='auto'``
+tells them apart by the envelope: the band of `ENVELOPE_BAND_NM` inside the nucleus's
+surface is darker than the nucleoplasm deeper in (`NUCLEOPLASM_BAND_NM`) in EM
+contrast, brighter in backscatter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Literal
+
+import cc3d
+import numpy as np
+
+from vemprof import ops
+from vemprof._progress import ProgressReporter, no_progress
+from vemprof.errors import VemprofError
+from vemprof.store import Store
+
+#: The chain of operations that finds the pockets (see its comments).
+POCKETS_CHAIN = Path(__file__).with_name("pockets.yaml")
+#: Depths (nm inside the nucleus's surface) of the envelope (at least one voxel deep) and
+#: of the nucleoplasm beneath it, compared to tell EM contrast from backscatter.
+ENVELOPE_BAND_NM = (0.0, 40.0)
+NUCLEOPLASM_BAND_NM = (200.0, 400.0)
+#: Volumes up to this many voxels run the chain in memory (faster); larger ones block-wise.
+IN_MEMORY_VOXELS = 2 ** 27
+#: Pieces of the nucleus mask under this share of it are crumbs, not a second nucleus.
+_CRUMB_FRACTION = 0.01
+
+Contrast = Literal["auto", "em", "backscatter"]
+
+
+def find_pockets(store: Store, *, nucleus: str = "nucleus", out: str = "pockets", contrast: Contrast = "auto",
+                 chain: str | Path = POCKETS_CHAIN, progress: ProgressReporter = no_progress) -> int:
+    """Find the pockets under the nuclear pores of ``labels/<nucleus>`` in the raw image and
+    write them as ``labels/<out>`` (one id per pocket); returns how many.
+
+    ``contrast``: 'em' (low density bright), 'backscatter' (inverted first) or 'auto'
+    (`pocket_contrast`). ``chain``: the YAML chain, `POCKETS_CHAIN` by default; it takes
+    the inputs ``bright`` and ``nucleus`` and makes ``pockets``."""
+    if contrast not in ("auto", "em", "backscatter"):
+        raise VemprofError(f"--contrast must be auto, em or backscatter, not {contrast!r}")
+    started = dt.datetime.now(dt.timezone.utc)
+    mask = store.labels(nucleus).data > 0
+    _check_nucleus(mask, name=nucleus)
+    raw = store.raw().data
+    if math.prod(raw.shape) <= IN_MEMORY_VOXELS:
+        raw, mask = np.asarray(raw), np.asarray(mask)
+    chosen = pocket_contrast(raw, mask, spacing=store.spacing) if contrast == "auto" else contrast
+    bright = raw if chosen == "em" else ops.invert(raw)
+    with progress("finding the pockets under the nuclear pores", 1) as advance:
+        pockets = ops.run_chain(chain, {"bright": bright, "nucleus": mask}, spacing=store.spacing)["pockets"]
+        count = int(pockets.max())
+        advance(1)
+    if count == 0:
+        raise VemprofError(f"no pocket found under the envelope of labels/{nucleus}; check --contrast (it was "
+                           f"{chosen}) or lower the threshold 'value' in a copy of {POCKETS_CHAIN.name} "
+                           "(--pockets-chain)")
+    with progress(f"writing labels/{out}", store.chunks_to_write(raw.shape, store.labels(nucleus).data.chunksize,
+                                                                  averaged=False)) as advance:
+        store.write_labels(out, pockets, chunks=store.labels(nucleus).data.chunksize, progress=advance)
+    store.record("pores", outputs=[f"labels/{out}"], started=started,
+                 parameters={"step": "pockets", "nucleus": nucleus, "contrast": chosen, "chain": str(chain),
+                             "pockets": count})
+    return count
+
+
+def pocket_contrast(raw, nucleus, *, spacing) -> str:
+    """'em' if the envelope band is darker than the nucleoplasm beneath it, else 'backscatter'."""
+    depth = ops.distance_transform(nucleus, spacing=spacing, max_distance_nm=NUCLEOPLASM_BAND_NM[1])
+    outermost = max(ENVELOPE_BAND_NM[1], max(spacing))  # at least the first voxel inside
+    envelope = (depth > ENVELOPE_BAND_NM[0]) & (depth <= outermost)
+    nucleoplasm = (depth > NUCLEOPLASM_BAND_NM[0]) & (depth <= NUCLEOPLASM_BAND_NM[1])
+    if not (bool(envelope.any()) and bool(nucleoplasm.any())):
+        raise VemprofError("the nucleus is too thin to tell the image's contrast (no nucleoplasm 400 nm inside its "
+                           "surface); give --contrast em or --contrast backscatter")
+    return "em" if float(raw[envelope].mean()) < float(raw[nucleoplasm].mean()) else "backscatter"
+
+
+def _check_nucleus(mask, *, name: str) -> None:
+    """One nucleus, not empty, not cut by every face of the volume: else a one-line error
+    with the fix (checked on every few voxels, enough for a whole nucleus)."""
+    coarse = np.asarray(mask[tuple(slice(None, None, max(1, n // 128)) for n in mask.shape)])
+    if not coarse.any():
+        raise VemprofError(f"labels/{name} is empty; segment the nucleus first (vemprof predict) or name another "
+                           "with --nucleus")
+    pieces = cc3d.connected_components(coarse, connectivity=26)
+    sizes = np.bincount(pieces.ravel())[1:]
+    large = int((sizes >= _CRUMB_FRACTION * sizes.sum()).sum())
+    if large > 1:
+        raise VemprofError(f"labels/{name} has {large} separate pieces; keep one nucleus (an ops chain with "
+                           "keep_largest) and run again")
+    if all(coarse.take(end, axis=axis).any() for axis in range(3) for end in (0, -1)):
+        raise VemprofError(f"labels/{name} reaches every face of the volume: the nucleus is cut on all sides, so "
+                           "its envelope is not whole; check the nucleus segmentation or image a whole nucleus")
