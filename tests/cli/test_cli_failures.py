@@ -489,7 +489,9 @@ FAILURES = [
     Failure("points cell.zarr --labels spots --k 20", a_store_with_points_and_a_round_nucleus,
             "12 points are too few for the mean distance to 20 nearest neighbours"),
     # pores
-    Failure("pores cell.zarr --steps masks", a_store, "unknown step(s) masks; the steps built so far: pockets"),
+    Failure("pores cell.zarr --steps detect", a_store,
+            "unknown step(s) detect; the steps built so far: pockets, masks"),
+    Failure("pores cell.zarr --steps masks --nucleus round", a_store_with_odd_nuclei, "no labels 'pockets' in"),
     Failure("pores cell.zarr --nucleus nope", a_store, "no labels 'nope' in"),
     Failure("pores cell.zarr --contrast foo", a_store, "--contrast must be auto, em or backscatter, not 'foo'"),
     Failure("pores cell.zarr --nucleus empty", a_store_with_odd_nuclei, "labels/empty is empty; segment the nucleus"),

@@ -440,30 +440,40 @@ def points(
 def pores(
     store: Path = typer.Argument(..., help="The dataset store: raw image and the nucleus."),
     nucleus: str = typer.Option("nucleus", "--nucleus", metavar="NAME", help="The nucleus (labels/NAME)."),
-    steps: str = typer.Option("pockets", "--steps", metavar="STEP,…", help="Steps to run; built so far: pockets."),
-    prefix: str = typer.Option("", "--prefix", metavar="P", help="Write labels/Ppockets (e.g. found_)."),
+    steps: str = typer.Option("pockets,masks", "--steps", metavar="STEP,…",
+                              help="Steps to run, in order; built so far: pockets, masks."),
+    prefix: str = typer.Option("", "--prefix", metavar="P", help="Write labels/Ppockets, labels/Ppore_masks."),
     contrast: str = typer.Option("auto", "--contrast", help="auto, em (membranes dark) or backscatter (bright)."),
     pockets_chain: Optional[Path] = typer.Option(None, "--pockets-chain", metavar="FILE",
-                                                 help="Your copy of the pockets chain (vemprof/workflows/"
-                                                      "pockets.yaml), edited."),
+                                                 help="Your edited copy of vemprof/workflows/pockets.yaml."),
+    masks_chain: Optional[Path] = typer.Option(None, "--masks-chain", metavar="FILE",
+                                               help="Your edited copy of vemprof/workflows/pore_masks.yaml."),
 ) -> None:
-    """The nuclear pores: the low-density pockets under them, found by 3D operations (labels/pockets)."""
-    from vemprof.workflows import POCKETS_CHAIN, find_pockets
+    """The nuclear pores: the low-density pockets under them (labels/pockets) and the pore above each
+    (labels/pore_masks), by 3D operations."""
     from vemprof.store import Store
+    from vemprof.workflows import POCKETS_CHAIN, PORE_MASKS_CHAIN, find_pockets, find_pore_masks
 
     chosen = [step.strip() for step in steps.split(",") if step.strip()]
-    unknown = sorted(set(chosen) - {"pockets"})
+    unknown = sorted(set(chosen) - {"pockets", "masks"})
     if unknown:
-        raise VemprofError(f"unknown step(s) {', '.join(unknown)}; the steps built so far: pockets")
+        raise VemprofError(f"unknown step(s) {', '.join(unknown)}; the steps built so far: pockets, masks")
     dataset = Store.open(store)
-    out = f"{prefix}pockets"
-    if any(f"labels/{out}" in record.get("outputs", []) for record in dataset.provenance
-           if record.get("step") == "synth"):
-        raise VemprofError(f"labels/{out} holds the phantom's ground truth; write beside it with --prefix, "
-                           "e.g. --prefix found_")
-    count = find_pockets(dataset, nucleus=nucleus, out=out, contrast=contrast, chain=pockets_chain or POCKETS_CHAIN,
-                         progress=rich_progress)
-    console.print(f"found {count} pockets under the envelope of labels/{nucleus}; wrote labels/{out}")
+    names = {"pockets": f"{prefix}pockets", "masks": f"{prefix}pore_masks"}
+    truth = {output for record in dataset.provenance if record.get("step") == "synth"
+             for output in record.get("outputs", [])}
+    for step in chosen:
+        if f"labels/{names[step]}" in truth:
+            raise VemprofError(f"labels/{names[step]} holds the phantom's ground truth; write beside it with "
+                               "--prefix, e.g. --prefix found_")
+    if "pockets" in chosen:
+        count = find_pockets(dataset, nucleus=nucleus, out=names["pockets"], contrast=contrast,
+                             chain=pockets_chain or POCKETS_CHAIN, progress=rich_progress)
+        console.print(f"found {count} pockets under the envelope of labels/{nucleus}; wrote labels/{names['pockets']}")
+    if "masks" in chosen:
+        count = find_pore_masks(dataset, nucleus=nucleus, pockets=names["pockets"], out=names["masks"],
+                                chain=masks_chain or PORE_MASKS_CHAIN, progress=rich_progress)
+        console.print(f"grew {count} pore masks above the pockets; wrote labels/{names['masks']}")
 
 
 @app.command()

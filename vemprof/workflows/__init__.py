@@ -1,7 +1,14 @@
 """Workflows built on ops, learn, measure and spatial: the nuclear pores
 (`find_pockets`: the low-density pockets under the pores by a chain of 3D operations,
-``vemprof/workflows/pockets.yaml``)."""
+``vemprof/workflows/pockets.yaml``; `find_pore_masks`: the pore above each pocket,
+``pore_masks.yaml``)."""
 
-from vemprof.workflows._pockets import POCKETS_CHAIN, find_pockets, pocket_contrast
+from vemprof.workflows._pockets import (
+    POCKETS_CHAIN,
+    PORE_MASKS_CHAIN,
+    find_pockets,
+    find_pore_masks,
+    pocket_contrast,
+)
 
-__all__ = ["POCKETS_CHAIN", "find_pockets", "pocket_contrast"]
+__all__ = ["POCKETS_CHAIN", "PORE_MASKS_CHAIN", "find_pockets", "find_pore_masks", "pocket_contrast"]

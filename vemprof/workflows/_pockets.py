@@ -1,4 +1,5 @@
-"""The low-density pockets under nuclear pores, by 3D operations: the first step of `vemprof pores`.
+"""The low-density pockets under nuclear pores, and the pore masks above them, by 3D
+operations: the first two steps of `vemprof pores`.
 
 Under each nuclear pore the chromatin leaves a small pocket of low density, 100–300 nm
 across, in the band just inside the nuclear envelope; each is hard to see in one plane
@@ -6,7 +7,10 @@ but stands out in 3D against the band around it. The chain `POCKETS_CHAIN` (YAML
 shipped with the package, every length in nm, editable) takes the band inside the
 nucleus, compares each voxel with the band around it (`ops.normalize_in_mask`), keeps
 the clearly brighter spots, splits those that meet at a narrow neck and keeps the
-pocket-sized ones.
+pocket-sized ones. `PORE_MASKS_CHAIN` then grows each pocket towards the envelope (down
+to 120 nm inside the nucleus's surface, at most 120 nm from the pocket) and keeps what it
+covers of the envelope (30 nm outside to 60 nm inside the surface): the pore above it,
+as automatic ground truth for the pore model.
 
 The chain wants low density bright. EM contrast (membranes and chromatin dark) already
 is; raw backscatter contrast (membranes bright) is inverted first. ``contrast='auto'``
@@ -30,8 +34,10 @@ from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
 from vemprof.store import Store
 
-#: The chain of operations that finds the pockets (see its comments).
+#: The chains of operations that find the pockets and grow each into its pore's mask
+#: (see their comments).
 POCKETS_CHAIN = Path(__file__).with_name("pockets.yaml")
+PORE_MASKS_CHAIN = Path(__file__).with_name("pore_masks.yaml")
 #: Depths (nm inside the nucleus's surface) of the envelope (at least one voxel deep) and
 #: of the nucleoplasm beneath it, compared to tell EM contrast from backscatter.
 ENVELOPE_BAND_NM = (0.0, 40.0)
@@ -70,13 +76,41 @@ def find_pockets(store: Store, *, nucleus: str = "nucleus", out: str = "pockets"
         raise VemprofError(f"no pocket found under the envelope of labels/{nucleus}; check --contrast (it was "
                            f"{chosen}) or lower the threshold 'value' in a copy of {POCKETS_CHAIN.name} "
                            "(--pockets-chain)")
-    with progress(f"writing labels/{out}", store.chunks_to_write(raw.shape, store.labels(nucleus).data.chunksize,
-                                                                  averaged=False)) as advance:
-        store.write_labels(out, pockets, chunks=store.labels(nucleus).data.chunksize, progress=advance)
+    _write_labels(store, out, pockets, like=nucleus, progress=progress)
     store.record("pores", outputs=[f"labels/{out}"], started=started,
                  parameters={"step": "pockets", "nucleus": nucleus, "contrast": chosen, "chain": str(chain),
                              "pockets": count})
     return count
+
+
+def find_pore_masks(store: Store, *, nucleus: str = "nucleus", pockets: str = "pockets", out: str = "pore_masks",
+                    chain: str | Path = PORE_MASKS_CHAIN, progress: ProgressReporter = no_progress) -> int:
+    """The mask of each pocket's pore: the stretch of envelope above ``labels/<pockets>``
+    (`PORE_MASKS_CHAIN`: the pocket grown towards the envelope, kept where it covers it),
+    written as ``labels/<out>`` with the pocket's id; returns how many."""
+    started = dt.datetime.now(dt.timezone.utc)
+    mask, seeds = store.labels(nucleus).data > 0, store.labels(pockets).data
+    if math.prod(mask.shape) <= IN_MEMORY_VOXELS:
+        mask, seeds = np.asarray(mask), np.asarray(seeds)
+    with progress("growing each pocket's pore mask", 1) as advance:
+        masks = ops.run_chain(chain, {"pockets": seeds, "nucleus": mask}, spacing=store.spacing)["pore_masks"]
+        count = len(np.unique(np.asarray(masks))) - 1
+        advance(1)
+    if count <= 0:
+        raise VemprofError(f"no pocket of labels/{pockets} reaches the envelope of labels/{nucleus}; find the "
+                           "pockets of this nucleus first (--steps pockets)")
+    _write_labels(store, out, masks, like=nucleus, progress=progress)
+    store.record("pores", outputs=[f"labels/{out}"], started=started,
+                 parameters={"step": "masks", "nucleus": nucleus, "pockets": pockets, "chain": str(chain),
+                             "pore_masks": count})
+    return count
+
+
+def _write_labels(store: Store, name: str, labels, *, like: str, progress: ProgressReporter) -> None:
+    """Write ``labels/<name>`` in the chunks of ``labels/<like>``, with a progress bar."""
+    chunks = store.labels(like).data.chunksize
+    with progress(f"writing labels/{name}", store.chunks_to_write(labels.shape, chunks, averaged=False)) as advance:
+        store.write_labels(name, labels, chunks=chunks, progress=advance)
 
 
 def pocket_contrast(raw, nucleus, *, spacing) -> str:
