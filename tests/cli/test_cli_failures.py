@@ -463,7 +463,8 @@ FAILURES = [
     Failure("measure cell.zarr --labels nope", a_store, "no labels 'nope' in"),
     Failure("measure cell.zarr --labels nucleus --image bogus", a_store,
             "--image bogus is neither raw nor a probability map"),
-    Failure("measure cell.zarr --labels nucleus --sections nope", a_store, "no labels 'nope' in"),
+    Failure("measure cell.zarr --labels nucleus --sections nope --cell nucleus --nucleus nucleus", a_store,
+            "no labels 'nope' in"),
     # sections
     Failure("sections cell.zarr --nucleus nope", a_store, "no labels 'nope' in"),
     Failure("sections cell.zarr --nucleus round", a_store_with_a_round_nucleus,

@@ -13,7 +13,7 @@ docs/measure.md defines every column.
 
 from vemprof.measure._compartments import compartment_table, object_parents
 from vemprof.measure._distances import membrane_distances
-from vemprof.measure._mesh import mask_mesh, taubin_smooth
+from vemprof.measure._mesh import mask_mesh, taubin_smooth, triangle_areas
 from vemprof.measure._neighbours import nearest_objects
 from vemprof.measure._shape import object_table
 from vemprof.measure._store import measure_distances, measure_labels
@@ -28,4 +28,5 @@ __all__ = [
     "object_parents",
     "object_table",
     "taubin_smooth",
+    "triangle_areas",
 ]

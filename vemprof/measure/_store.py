@@ -56,6 +56,10 @@ def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell
                            f"{', '.join(['raw', *store.probability_names])}")
     table = object_table(volume.data, spacing=store.spacing, image=grey, progress=progress)
     outputs = [f"tables/{labels}"]
+    if sections is not None:
+        from vemprof.spatial import assign_sections
+
+        table = assign_sections(store, table, sections=sections)
     if cell is not None:
         cells, nuclei = store.labels(cell).data, store.labels(nucleus).data
         table = table.merge(object_parents(volume.data, cell=cells, nucleus=nuclei), on="label")
@@ -65,10 +69,6 @@ def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell
         others = store.read_table("compartments") if "compartments" in store.table_names else row.iloc[:0]
         store.write_table("compartments", pd.concat([others[others["class"] != labels], row], ignore_index=True))
         outputs.append("tables/compartments")
-    if sections is not None:
-        from vemprof.spatial import assign_sections
-
-        table = assign_sections(store, table, sections=sections)
     store.write_table(labels, table)
     if csv is not None:
         table.to_csv(csv, index=False)

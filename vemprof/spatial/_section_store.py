@@ -139,7 +139,7 @@ def _origin_nm(store: Store, spacing: np.ndarray, offset: np.ndarray) -> np.ndar
 
 def _section_table(store: Store, *, nucleus: str, sections: str) -> pd.DataFrame:
     """Per section: its volume (full resolution) and its envelope's area (`envelope_mesh`)."""
-    from vemprof.measure._mesh import triangle_areas
+    from vemprof.measure import triangle_areas
 
     counts = da.bincount(store.labels(sections).data.ravel(), minlength=3).compute()
     vertices, faces, face_sections = envelope_mesh(store, nucleus=nucleus, sections=sections)

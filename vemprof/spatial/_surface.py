@@ -44,7 +44,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from vemprof.errors import VemprofError
-from vemprof.measure._mesh import triangle_areas
+from vemprof.measure import triangle_areas
 
 WHOLE_SURFACE = 0  # the region label of the row for the whole surface in `region_densities`
 DEFAULT_RADII = 20  # default radii: this many steps up to a quarter of √(area)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 import cc3d
+import dask.array as da
 import numpy as np
 
 from vemprof import ops
@@ -94,7 +95,7 @@ def find_pore_masks(store: Store, *, nucleus: str = "nucleus", pockets: str = "p
         mask, seeds = np.asarray(mask), np.asarray(seeds)
     with progress("growing each pocket's pore mask", 1) as advance:
         masks = ops.run_chain(chain, {"pockets": seeds, "nucleus": mask}, spacing=store.spacing)["pore_masks"]
-        count = len(np.unique(np.asarray(masks))) - 1
+        count = len(da.unique(da.asarray(masks)).compute()) - 1  # some pockets may not reach the envelope
         advance(1)
     if count <= 0:
         raise VemprofError(f"no pocket of labels/{pockets} reaches the envelope of labels/{nucleus}; find the "
