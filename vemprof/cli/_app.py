@@ -440,30 +440,37 @@ def points(
 def pores(
     store: Path = typer.Argument(..., help="The dataset store: raw image and the nucleus."),
     nucleus: str = typer.Option("nucleus", "--nucleus", metavar="NAME", help="The nucleus (labels/NAME)."),
-    steps: str = typer.Option("pockets,masks", "--steps", metavar="STEP,…",
-                              help="Steps to run, in order; built so far: pockets, masks."),
+    steps: str = typer.Option("pockets,masks,distribute", "--steps", metavar="STEP,…",
+                              help="Steps to run, in order; built so far: pockets, masks, distribute."),
     prefix: str = typer.Option("", "--prefix", metavar="P", help="Write labels/Ppockets, labels/Ppore_masks."),
     contrast: str = typer.Option("auto", "--contrast", help="auto, em (membranes dark) or backscatter (bright)."),
     pockets_chain: Optional[Path] = typer.Option(None, "--pockets-chain", metavar="FILE",
                                                  help="Your edited copy of vemprof/workflows/pockets.yaml."),
     masks_chain: Optional[Path] = typer.Option(None, "--masks-chain", metavar="FILE",
                                                help="Your edited copy of vemprof/workflows/pore_masks.yaml."),
+    pores_labels: Optional[str] = typer.Option(
+        None, "--pores", metavar="NAME",
+        help="distribute: the pores of labels/NAME (default Ppores, else the pore masks Ppore_masks)."),
+    figures: Optional[Path] = typer.Option(None, "--figures", metavar="DIR",
+                                           help="distribute: where the figures go (default STORE_pores/ beside it)."),
 ) -> None:
-    """The nuclear pores: the low-density pockets under them (labels/pockets) and the pore above each
-    (labels/pore_masks), by 3D operations."""
+    """The nuclear pores: the low-density pockets under them (labels/pockets), the pore above each
+    (labels/pore_masks), by 3D operations; where the pores lie by nucleus section (tables/pores,
+    tables/pore_density, a t-test, figures)."""
     from vemprof.store import Store
-    from vemprof.workflows import POCKETS_CHAIN, PORE_MASKS_CHAIN, find_pockets, find_pore_masks
+    from vemprof.workflows import POCKETS_CHAIN, PORE_MASKS_CHAIN, distribute_pores, find_pockets, find_pore_masks
 
     chosen = [step.strip() for step in steps.split(",") if step.strip()]
-    unknown = sorted(set(chosen) - {"pockets", "masks"})
+    unknown = sorted(set(chosen) - {"pockets", "masks", "distribute"})
     if unknown:
-        raise VemprofError(f"unknown step(s) {', '.join(unknown)}; the steps built so far: pockets, masks")
+        raise VemprofError(f"unknown step(s) {', '.join(unknown)}; the steps built so far: pockets, masks, "
+                           "distribute")
     dataset = Store.open(store)
-    names = {"pockets": f"{prefix}pockets", "masks": f"{prefix}pore_masks"}
+    names = {"pockets": f"{prefix}pockets", "masks": f"{prefix}pore_masks", "distribute": None}
     truth = {output for record in dataset.provenance if record.get("step") == "synth"
              for output in record.get("outputs", [])}
     for step in chosen:
-        if f"labels/{names[step]}" in truth:
+        if names[step] and f"labels/{names[step]}" in truth:
             raise VemprofError(f"labels/{names[step]} holds the phantom's ground truth; write beside it with "
                                "--prefix, e.g. --prefix found_")
     if "pockets" in chosen:
@@ -474,6 +481,20 @@ def pores(
         count = find_pore_masks(dataset, nucleus=nucleus, pockets=names["pockets"], out=names["masks"],
                                 chain=masks_chain or PORE_MASKS_CHAIN, progress=rich_progress)
         console.print(f"grew {count} pore masks above the pockets; wrote labels/{names['masks']}")
+    if "distribute" in chosen:
+        pores_name = pores_labels or next((name for name in (f"{prefix}pores", names["masks"])
+                                           if name in dataset.label_names), f"{prefix}pores")
+        folder = figures or store.with_name(f"{store.name.removesuffix('.zarr')}_pores")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tables = distribute_pores(dataset, pores=pores_name, nucleus=nucleus, prefix=prefix, figures=folder,
+                                      progress=rich_progress)
+        _print_warnings(caught)
+        console.print(f"the pores of labels/{pores_name} on the envelope, by section:")
+        _print_result(tables[f"{prefix}pore_density"], None)
+        _print_result(tables[f"{prefix}pore_sections_test"], None)
+        console.print(f"wrote tables/{prefix}pores, tables/{prefix}pore_density, tables/{prefix}pore_sections_test "
+                      f"and the figures in {folder}")
 
 
 @app.command()

@@ -4,13 +4,15 @@ bars, and as a coloured triangle mesh (PLY, glTF, GLB) for any 3D viewer.
 
 `FeatureColours` maps values to colours once for every view; `render_feature` draws the
 figure and `feature_mesh` + `write_mesh` make the mesh, from arrays; `render_labels`
-does both for a store's label image and its table (``vemprof render``).
+does both for a store's label image and its table (``vemprof render``);
+`comparison_figure` draws a column compared between groups with the test's result.
 """
 
 from vemprof.render._colours import NO_VALUE_RGBA, FeatureColours
+from vemprof.render._comparison import comparison_figure
 from vemprof.render._figure import render_feature
 from vemprof.render._mesh import feature_mesh, write_mesh
 from vemprof.render._store import RENDER_VOXELS, Rendering, feature_values, render_labels
 
-__all__ = ["NO_VALUE_RGBA", "RENDER_VOXELS", "FeatureColours", "Rendering", "feature_mesh", "feature_values",
-           "render_feature", "render_labels", "write_mesh"]
+__all__ = ["NO_VALUE_RGBA", "RENDER_VOXELS", "FeatureColours", "Rendering", "comparison_figure", "feature_mesh",
+           "feature_values", "render_feature", "render_labels", "write_mesh"]
