@@ -43,8 +43,7 @@ demo: $(STAMP)
 	$(BIN)/vemprof measure $(EXAMPLE)/phantom.zarr --labels pores --image none --sections sections
 	$(BIN)/vemprof points $(EXAMPLE)/phantom.zarr --labels pores --surface nucleus --regions sections
 	$(BIN)/vemprof compare $(EXAMPLE)/phantom.zarr --table pores --column knn8_mean_um --by section
-	$(BIN)/vemprof pores $(EXAMPLE)/phantom.zarr --prefix found_
-	$(BIN)/vemprof evaluate $(EXAMPLE)/phantom.zarr --truth pores --pred found_pore_masks --points --tolerance-nm 60
+	$(BIN)/vemprof pores $(EXAMPLE)/phantom.zarr --prefix found_ --steps pockets,masks,distribute,score
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

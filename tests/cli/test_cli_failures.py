@@ -491,8 +491,10 @@ FAILURES = [
             "12 points are too few for the mean distance to 20 nearest neighbours"),
     # pores
     Failure("pores cell.zarr --steps detect", a_store,
-            "unknown step(s) detect; the steps built so far: pockets, masks, distribute"),
+            "unknown step(s) detect; the steps built so far: pockets, masks, distribute, score"),
     Failure("pores cell.zarr --steps distribute --pores nope --nucleus round", a_store_with_odd_nuclei,
+            "no labels 'nope' in"),
+    Failure("pores cell.zarr --steps score --truth nope --nucleus round", a_store_with_odd_nuclei,
             "no labels 'nope' in"),
     Failure("pores cell.zarr --steps masks --nucleus round", a_store_with_odd_nuclei, "no labels 'pockets' in"),
     Failure("pores cell.zarr --nucleus nope", a_store, "no labels 'nope' in"),

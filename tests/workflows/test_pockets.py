@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from vemprof.ops import load_chain
-from vemprof.store import Store
+from vemprof.store import Store, write_dataset
 from vemprof.synth import make_phantom
-from vemprof.workflows import POCKETS_CHAIN, PORE_MASKS_CHAIN, pocket_contrast
+from vemprof.workflows import POCKETS_CHAIN, PORE_MASKS_CHAIN, normal_angles, pocket_contrast
 
 
 def test_the_shipped_chains_are_readable_and_in_nm():
@@ -41,11 +41,11 @@ def test_pockets_and_pores_of_a_phantom_are_found(vemprof_cli, tmp_path, monkeyp
     assert vemprof_cli(*"synth cell.zarr --set shape=128,256,256 --voxel-size 50,40,40 --no-preview".split()).code == 0
     refused = vemprof_cli("pores", "cell.zarr")  # labels/pockets is the phantom's truth
     assert refused.code == 2 and "--prefix" in refused.stderr
-    found = vemprof_cli("pores", "cell.zarr", "--steps", "pockets,masks", "--prefix", "found_")
+    found = vemprof_cli("pores", "cell.zarr", "--steps", "pockets,masks,score", "--prefix", "found_")
     assert found.code == 0, found
     store = Store.open(tmp_path / "cell.zarr")
-    assert [record["parameters"]["step"] for record in store.provenance[-2:]] == ["pockets", "masks"]
-    assert store.provenance[-2]["parameters"]["contrast"] == "em"
+    assert [record["parameters"]["step"] for record in store.provenance[-3:]] == ["pockets", "masks", "score"]
+    assert store.provenance[-3]["parameters"]["contrast"] == "em"
     pockets, masks = np.asarray(store.labels("found_pockets").data), np.asarray(store.labels("found_pore_masks").data)
     assert (pockets[np.asarray(store.labels("nucleus").data) == 0] == 0).all()  # all under the envelope
     assert set(np.unique(masks)) <= set(np.unique(pockets))  # the mask of pocket k has id k
@@ -53,6 +53,20 @@ def test_pockets_and_pores_of_a_phantom_are_found(vemprof_cli, tmp_path, monkeyp
     for truth, found in (("pockets", "found_pockets"), ("pores", "found_pore_masks")):
         scored = scores(vemprof_cli, truth, found)
         assert scored["precision"] >= 0.6 and scored["recall"] >= 0.6 and scored["f1"] >= 0.65, truth
+    detection = store.read_table("found_pore_detection").set_index("angle")  # at 60 nm, by orientation
+    assert list(detection.index) == ["all", "0-30", "30-60", "60-90"]
+    assert detection.loc[["0-30", "30-60", "60-90"], "truth"].sum() == detection.loc["all", "truth"]
+    assert detection.loc[["0-30", "30-60", "60-90"], "found"].sum() == detection.loc["all", "found"]
+
+
+def test_the_envelope_normal_at_each_pore_is_the_designed_one(tmp_path):
+    phantom = make_phantom(shape=(96, 192, 192), spacing=(50, 40, 40), seed=1)
+    pores = phantom.tables["pores"]
+    designed = np.degrees(np.arccos(np.abs(pores["normal_z"].to_numpy())))
+    store = write_dataset(tmp_path / "cell.zarr", raw=phantom.image, spacing=phantom.spacing, tables={},
+                          labels={"nucleus": phantom.labels["nucleus"]}, step="test", parameters={})
+    found = normal_angles(store, pores[["z_um", "y_um", "x_um"]].to_numpy() * 1000, nucleus="nucleus")
+    assert np.median(np.abs(found - designed)) < 5  # degrees (2.3 on the default phantom)
 
 
 def test_the_distribution_of_the_phantoms_pores_by_section(vemprof_cli, tmp_path, monkeypatch):

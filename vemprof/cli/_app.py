@@ -441,7 +441,7 @@ def pores(
     store: Path = typer.Argument(..., help="The dataset store: raw image and the nucleus."),
     nucleus: str = typer.Option("nucleus", "--nucleus", metavar="NAME", help="The nucleus (labels/NAME)."),
     steps: str = typer.Option("pockets,masks,distribute", "--steps", metavar="STEP,…",
-                              help="Steps to run, in order; built so far: pockets, masks, distribute."),
+                              help="Steps to run, in order; built so far: pockets, masks, distribute, score."),
     prefix: str = typer.Option("", "--prefix", metavar="P", help="Write labels/Ppockets, labels/Ppore_masks."),
     contrast: str = typer.Option("auto", "--contrast", help="auto, em (membranes dark) or backscatter (bright)."),
     pockets_chain: Optional[Path] = typer.Option(None, "--pockets-chain", metavar="FILE",
@@ -453,6 +453,9 @@ def pores(
         help="distribute: the pores of labels/NAME (default Ppores, else the pore masks Ppore_masks)."),
     figures: Optional[Path] = typer.Option(None, "--figures", metavar="DIR",
                                            help="distribute: where the figures go (default STORE_pores/ beside it)."),
+    truth: str = typer.Option("pores", "--truth", metavar="NAME",
+                              help="score: the true pores (labels/NAME), e.g. a phantom's."),
+    tolerance_nm: float = typer.Option(60.0, "--tolerance-nm", help="score: the farthest match of a pore, nm."),
 ) -> None:
     """The nuclear pores: the low-density pockets under them (labels/pockets), the pore above each
     (labels/pore_masks), by 3D operations; where the pores lie by nucleus section (tables/pores,
@@ -461,16 +464,16 @@ def pores(
     from vemprof.workflows import POCKETS_CHAIN, PORE_MASKS_CHAIN, distribute_pores, find_pockets, find_pore_masks
 
     chosen = [step.strip() for step in steps.split(",") if step.strip()]
-    unknown = sorted(set(chosen) - {"pockets", "masks", "distribute"})
+    unknown = sorted(set(chosen) - {"pockets", "masks", "distribute", "score"})
     if unknown:
         raise VemprofError(f"unknown step(s) {', '.join(unknown)}; the steps built so far: pockets, masks, "
-                           "distribute")
+                           "distribute, score")
     dataset = Store.open(store)
-    names = {"pockets": f"{prefix}pockets", "masks": f"{prefix}pore_masks", "distribute": None}
-    truth = {output for record in dataset.provenance if record.get("step") == "synth"
-             for output in record.get("outputs", [])}
+    names = {"pockets": f"{prefix}pockets", "masks": f"{prefix}pore_masks", "distribute": None, "score": None}
+    phantom_truth = {output for record in dataset.provenance if record.get("step") == "synth"
+                     for output in record.get("outputs", [])}
     for step in chosen:
-        if names[step] and f"labels/{names[step]}" in truth:
+        if names[step] and f"labels/{names[step]}" in phantom_truth:
             raise VemprofError(f"labels/{names[step]} holds the phantom's ground truth; write beside it with "
                                "--prefix, e.g. --prefix found_")
     if "pockets" in chosen:
@@ -495,6 +498,16 @@ def pores(
         _print_result(tables[f"{prefix}pore_sections_test"], None)
         console.print(f"wrote tables/{prefix}pores, tables/{prefix}pore_density, tables/{prefix}pore_sections_test "
                       f"and the figures in {folder}")
+    if "score" in chosen:
+        from vemprof.workflows import score_detection
+
+        routes = {"3D operations": names["masks"]}
+        scored = score_detection(dataset, truth=truth, found=routes, nucleus=nucleus, tolerance_nm=tolerance_nm)
+        dataset.write_table(f"{prefix}pore_detection", scored)
+        dataset.record("pores", outputs=[f"tables/{prefix}pore_detection"],
+                       parameters={"step": "score", "truth": truth, "routes": routes, "tolerance_nm": tolerance_nm})
+        _print_result(scored.dropna(axis=1, how="all"), None)
+        console.print(f"wrote tables/{prefix}pore_detection")
 
 
 @app.command()
