@@ -65,6 +65,18 @@ def test_the_last_step_is_kept_by_default_and_a_yaml_file_works(blobs_store, tmp
     assert store.labels("closed").dtype == np.uint8
 
 
+def test_a_check_that_refuses_the_results_leaves_the_outputs_unwritten(blobs_store):
+    store, _, _ = blobs_store
+
+    def refuse(arrays):
+        assert set(arrays) == {"smooth", "bright", "closed"}  # every step's result, staged
+        raise VemprofError("nothing worth writing")
+
+    with pytest.raises(VemprofError, match="nothing worth writing"):
+        run_ops_chain(store, CHAIN[:3], check=refuse)
+    assert "closed" not in store.label_names
+
+
 def test_an_interrupted_chain_resumes_after_its_finished_steps(blobs_store, monkeypatch):
     store, _, _ = blobs_store
     steps_written = []

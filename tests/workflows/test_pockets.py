@@ -88,3 +88,18 @@ def test_the_distribution_of_the_phantoms_pores_by_section(vemprof_cli, tmp_path
     figures = sorted(path.name for path in (tmp_path / "cell_pores").iterdir())
     assert figures == ["pores_kde_score.glb", "pores_kde_score.png", "pores_knn8_mean_um.glb",
                        "pores_knn8_mean_um.png", "sections_knn.png"]
+
+
+def test_a_volume_too_large_for_memory_gets_the_same_pockets_step_by_step(tmp_path, monkeypatch):
+    from vemprof.workflows import _pockets, find_pockets, find_pore_masks
+
+    phantom = make_phantom(shape=(96, 192, 192), spacing=(60, 50, 50), seed=0)
+    store = write_dataset(tmp_path / "cell.zarr", raw=phantom.image, spacing=phantom.spacing, tables={},
+                          labels={"nucleus": phantom.labels["nucleus"]}, step="test", parameters={})
+    counts = [find_pockets(store, out="pockets"), find_pore_masks(store, out="pore_masks")]
+    monkeypatch.setattr(_pockets, "IN_MEMORY_VOXELS", 0)  # as if the volume did not fit: staged on disk
+    assert [find_pockets(store, out="staged_pockets"),
+            find_pore_masks(store, pockets="staged_pockets", out="staged_masks")] == counts
+    for whole, staged in (("pockets", "staged_pockets"), ("pore_masks", "staged_masks")):
+        np.testing.assert_array_equal(store.labels(staged).data.compute(), store.labels(whole).data.compute())
+    assert not (store.path / ".staging").exists()

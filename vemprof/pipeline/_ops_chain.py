@@ -19,7 +19,7 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import dask.array as da
 import numpy as np
@@ -38,9 +38,14 @@ def run_ops_chain(
     chain: Sequence[Mapping[str, Any]] | str | Path,
     *,
     outputs: Sequence[str] | None = None,
+    check: Callable[[Mapping[str, Any]], None] | None = None,
     progress: ProgressReporter = no_progress,
 ) -> dict[str, str]:
     """Run ``chain`` on ``store`` and write its ``outputs`` (default: the last step's).
+
+    ``check``, if given, is called with every step's (staged) result by name before any
+    output is written; a `VemprofError` it raises leaves the store's members as they were
+    (the staged steps stay for a rerun).
 
     Returns
     -------
@@ -78,6 +83,8 @@ def run_ops_chain(
             result = da.from_zarr(str(path))
         arrays[produced[index]] = result
 
+    if check is not None:
+        check(arrays)
     written = {name: _write_output(store, name, arrays[name], chunks, progress) for name in outputs}
     store.record(STEP, outputs=[w for w in written.values() if "/" in w], started=started,
                  parameters={"chain": steps, "outputs": outputs, "spacing_nm": list(spacing),

@@ -33,6 +33,8 @@ import numpy as np
 from vemprof import ops
 from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
+from vemprof.ops import ARRAY_PARAMETERS, load_chain
+from vemprof.pipeline import run_ops_chain
 from vemprof.store import Store
 
 #: The chains of operations that find the pockets and grow each into its pore's mask
@@ -43,7 +45,8 @@ PORE_MASKS_CHAIN = Path(__file__).with_name("pore_masks.yaml")
 #: of the nucleoplasm beneath it, compared to tell EM contrast from backscatter.
 ENVELOPE_BAND_NM = (0.0, 40.0)
 NUCLEOPLASM_BAND_NM = (200.0, 400.0)
-#: Volumes up to this many voxels run the chain in memory (faster); larger ones block-wise.
+#: Volumes up to this many voxels run the chains in memory (faster); larger ones step by
+#: step, each step staged on disk (`vemprof.pipeline.run_ops_chain`).
 IN_MEMORY_VOXELS = 2 ** 27
 #: Pieces of the nucleus mask under this share of it are crumbs, not a second nucleus.
 _CRUMB_FRACTION = 0.01
@@ -68,16 +71,14 @@ def find_pockets(store: Store, *, nucleus: str = "nucleus", out: str = "pockets"
     if math.prod(raw.shape) <= IN_MEMORY_VOXELS:
         raw, mask = np.asarray(raw), np.asarray(mask)
     chosen = pocket_contrast(raw, mask, spacing=store.spacing) if contrast == "auto" else contrast
-    bright = raw if chosen == "em" else ops.invert(raw)
-    with progress("finding the pockets under the nuclear pores", 1) as advance:
-        pockets = ops.run_chain(chain, {"bright": bright, "nucleus": mask}, spacing=store.spacing)["pockets"]
-        count = int(pockets.max())
-        advance(1)
-    if count == 0:
-        raise VemprofError(f"no pocket found under the envelope of labels/{nucleus}; check --contrast (it was "
-                           f"{chosen}) or lower the threshold 'value' in a copy of {POCKETS_CHAIN.name} "
-                           "(--pockets-chain)")
-    _write_labels(store, out, pockets, like=nucleus, progress=progress)
+    in_memory = {"bright": raw if chosen == "em" else ops.invert(raw), "nucleus": mask}
+    bright = ({"op": "gaussian", "input": "raw", "output": "bright", "sigma_nm": 0} if chosen == "em"
+              else {"op": "invert", "input": "raw", "output": "bright"})  # the same, staged from the store
+    count = _run(store, chain, in_memory=in_memory, staged_first=[bright],
+                 names={"nucleus": nucleus, "pockets": out}, made="pockets", out=out, like=nucleus,
+                 nothing=f"no pocket found under the envelope of labels/{nucleus}; check --contrast (it was {chosen}) "
+                         f"or lower the threshold 'value' in a copy of {POCKETS_CHAIN.name} (--pockets-chain)",
+                 progress=progress)
     store.record("pores", outputs=[f"labels/{out}"], started=started,
                  parameters={"step": "pockets", "nucleus": nucleus, "contrast": chosen, "chain": str(chain),
                              "pockets": count})
@@ -93,18 +94,55 @@ def find_pore_masks(store: Store, *, nucleus: str = "nucleus", pockets: str = "p
     mask, seeds = store.labels(nucleus).data > 0, store.labels(pockets).data
     if math.prod(mask.shape) <= IN_MEMORY_VOXELS:
         mask, seeds = np.asarray(mask), np.asarray(seeds)
-    with progress("growing each pocket's pore mask", 1) as advance:
-        masks = ops.run_chain(chain, {"pockets": seeds, "nucleus": mask}, spacing=store.spacing)["pore_masks"]
-        count = len(da.unique(da.asarray(masks)).compute()) - 1  # some pockets may not reach the envelope
-        advance(1)
-    if count <= 0:
-        raise VemprofError(f"no pocket of labels/{pockets} reaches the envelope of labels/{nucleus}; find the "
-                           "pockets of this nucleus first (--steps pockets)")
-    _write_labels(store, out, masks, like=nucleus, progress=progress)
+    count = _run(store, chain, in_memory={"pockets": seeds, "nucleus": mask}, staged_first=[],
+                 names={"nucleus": nucleus, "pockets": pockets, "pore_masks": out}, made="pore_masks", out=out,
+                 like=nucleus, nothing=f"no pocket of labels/{pockets} reaches the envelope of labels/{nucleus}; find "
+                                       "the pockets of this nucleus first (--steps pockets)", progress=progress)
     store.record("pores", outputs=[f"labels/{out}"], started=started,
                  parameters={"step": "masks", "nucleus": nucleus, "pockets": pockets, "chain": str(chain),
                              "pore_masks": count})
     return count
+
+
+def _run(store: Store, chain, *, in_memory: dict, staged_first: list[dict], names: dict[str, str], made: str,
+         out: str, like: str, nothing: str, progress: ProgressReporter) -> int:
+    """Run ``chain`` and write what it ``made`` as ``labels/<out>``; the number of objects.
+
+    Up to `IN_MEMORY_VOXELS`, on the numpy arrays ``in_memory`` (by the chain's input
+    names). Beyond, on the store, each step staged on disk (`run_ops_chain`, resumable):
+    ``staged_first`` steps make the inputs that are not store members, and ``names``
+    maps the chain's names to the store's. With no object, a one-line error ``nothing``
+    and nothing written."""
+    def objects(labels) -> int:
+        return len(da.unique(da.asarray(labels)).compute()) - 1  # ids need not be consecutive
+
+    def refuse_none(count: int) -> None:
+        if count <= 0:
+            raise VemprofError(nothing)
+
+    if all(isinstance(array, np.ndarray) for array in in_memory.values()):
+        with progress(f"making labels/{out}", 1) as advance:
+            result = ops.run_chain(chain, in_memory, spacing=store.spacing)[made]
+            advance(1)
+        count = objects(result)
+        refuse_none(count)
+        _write_labels(store, out, result, like=like, progress=progress)
+        return count
+    steps = staged_first + _renamed(load_chain(chain), names)
+    run_ops_chain(store, steps, outputs=[out], check=lambda arrays: refuse_none(objects(arrays[out])),
+                  progress=progress)
+    return objects(store.labels(out).data)
+
+
+def _renamed(steps: list[dict], names: dict[str, str]) -> list[dict]:
+    """``steps`` with the arrays they read and make renamed by ``names``."""
+    keys = ("input", "output", *ARRAY_PARAMETERS)
+
+    def rename(value):
+        return names.get(value, value) if isinstance(value, str) else value
+
+    return [{key: [rename(v) for v in value] if key == "inputs" else rename(value) if key in keys else value
+             for key, value in step.items()} for step in steps]
 
 
 def _write_labels(store: Store, name: str, labels, *, like: str, progress: ProgressReporter) -> None:
