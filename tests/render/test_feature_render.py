@@ -7,11 +7,20 @@ brightest."""
 import matplotlib
 import matplotlib.image
 import numpy as np
+import pandas as pd
 import pytest
 import trimesh
 
 from vemprof.errors import VemprofError
-from vemprof.render import NO_VALUE_RGBA, FeatureColours, feature_mesh, render_feature, write_mesh
+from vemprof.render import (
+    NO_VALUE_RGBA,
+    FeatureColours,
+    comparison_figure,
+    feature_mesh,
+    render_feature,
+    write_mesh,
+)
+from vemprof.spatial import compare
 
 SPACING = (20.0, 10.0, 10.0)
 RADIUS_NM = 150.0
@@ -109,3 +118,16 @@ def test_the_mesh_needs_a_mesh_suffix(tmp_path):
     with pytest.raises(VemprofError, match=r"balls.obj must end in .ply, .glb or .gltf"):
         write_mesh(mesh, tmp_path / "balls.obj")
     assert not any(tmp_path.iterdir())
+
+
+def test_a_comparison_figure_shows_each_group_and_the_test(tmp_path):
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"knn8_mean_um": np.r_[rng.normal(0.35, 0.04, 60), rng.normal(0.43, 0.04, 90)],
+                          "section": np.r_[np.ones(60, int), np.full(90, 2)]})
+    test = compare(table, "knn8_mean_um", "section")
+    out = comparison_figure(table, column="knn8_mean_um", by="section", test=test, out=tmp_path / "sections.png")
+    image = matplotlib.image.imread(out)
+    assert image.shape[0] > 400 and image.shape[1] > 400
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["sections.png"]  # no partial file left
+    with pytest.raises(VemprofError, match="must end in .png"):
+        comparison_figure(table, column="knn8_mean_um", by="section", test=test, out=tmp_path / "sections.jpg")
