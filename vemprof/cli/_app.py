@@ -459,55 +459,12 @@ def pores(
 ) -> None:
     """The nuclear pores: the low-density pockets under them (labels/pockets), the pore above each
     (labels/pore_masks), by 3D operations; where the pores lie by nucleus section (tables/pores,
-    tables/pore_density, a t-test, figures)."""
-    from vemprof.store import Store
-    from vemprof.workflows import POCKETS_CHAIN, PORE_MASKS_CHAIN, distribute_pores, find_pockets, find_pore_masks
+    tables/pore_density, a t-test, figures); detection scored against true pores."""
+    from vemprof.cli._pores import run_pores
 
-    chosen = [step.strip() for step in steps.split(",") if step.strip()]
-    unknown = sorted(set(chosen) - {"pockets", "masks", "distribute", "score"})
-    if unknown:
-        raise VemprofError(f"unknown step(s) {', '.join(unknown)}; the steps built so far: pockets, masks, "
-                           "distribute, score")
-    dataset = Store.open(store)
-    names = {"pockets": f"{prefix}pockets", "masks": f"{prefix}pore_masks", "distribute": None, "score": None}
-    phantom_truth = {output for record in dataset.provenance if record.get("step") == "synth"
-                     for output in record.get("outputs", [])}
-    for step in chosen:
-        if names[step] and f"labels/{names[step]}" in phantom_truth:
-            raise VemprofError(f"labels/{names[step]} holds the phantom's ground truth; write beside it with "
-                               "--prefix, e.g. --prefix found_")
-    if "pockets" in chosen:
-        count = find_pockets(dataset, nucleus=nucleus, out=names["pockets"], contrast=contrast,
-                             chain=pockets_chain or POCKETS_CHAIN, progress=rich_progress)
-        console.print(f"found {count} pockets under the envelope of labels/{nucleus}; wrote labels/{names['pockets']}")
-    if "masks" in chosen:
-        count = find_pore_masks(dataset, nucleus=nucleus, pockets=names["pockets"], out=names["masks"],
-                                chain=masks_chain or PORE_MASKS_CHAIN, progress=rich_progress)
-        console.print(f"grew {count} pore masks above the pockets; wrote labels/{names['masks']}")
-    if "distribute" in chosen:
-        pores_name = pores_labels or next((name for name in (f"{prefix}pores", names["masks"])
-                                           if name in dataset.label_names), f"{prefix}pores")
-        folder = figures or store.with_name(f"{store.name.removesuffix('.zarr')}_pores")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            tables = distribute_pores(dataset, pores=pores_name, nucleus=nucleus, prefix=prefix, figures=folder,
-                                      progress=rich_progress)
-        _print_warnings(caught)
-        console.print(f"the pores of labels/{pores_name} on the envelope, by section:")
-        _print_result(tables[f"{prefix}pore_density"], None)
-        _print_result(tables[f"{prefix}pore_sections_test"], None)
-        console.print(f"wrote tables/{prefix}pores, tables/{prefix}pore_density, tables/{prefix}pore_sections_test "
-                      f"and the figures in {folder}")
-    if "score" in chosen:
-        from vemprof.workflows import score_detection
-
-        routes = {"3D operations": names["masks"]}
-        scored = score_detection(dataset, truth=truth, found=routes, nucleus=nucleus, tolerance_nm=tolerance_nm)
-        dataset.write_table(f"{prefix}pore_detection", scored)
-        dataset.record("pores", outputs=[f"tables/{prefix}pore_detection"],
-                       parameters={"step": "score", "truth": truth, "routes": routes, "tolerance_nm": tolerance_nm})
-        _print_result(scored.dropna(axis=1, how="all"), None)
-        console.print(f"wrote tables/{prefix}pore_detection")
+    run_pores(store, nucleus=nucleus, steps=steps, prefix=prefix, contrast=contrast, pockets_chain=pockets_chain,
+              masks_chain=masks_chain, pores_labels=pores_labels, figures=figures, truth=truth,
+              tolerance_nm=tolerance_nm, console=console)
 
 
 @app.command()
