@@ -446,8 +446,8 @@ def pores(
     contrast: str = typer.Option("auto", "--contrast", help="auto, em (membranes dark) or backscatter (bright)."),
     pockets_chain: Optional[Path] = typer.Option(None, "--pockets-chain", metavar="FILE",
                                                  help="Your edited copy of vemprof/workflows/pockets.yaml."),
-    masks_chain: Optional[Path] = typer.Option(None, "--masks-chain", metavar="FILE",
-                                               help="Your edited copy of vemprof/workflows/pore_masks.yaml."),
+    pore_radius_nm: float = typer.Option(60.0, "--pore-radius-nm",
+                                         help="masks: the radius of each pore's mask on the envelope, nm."),
     pores_labels: Optional[str] = typer.Option(
         None, "--pores", metavar="NAME",
         help="distribute: the pores of labels/NAME (default Ppores, else the pore masks Ppore_masks)."),
@@ -463,7 +463,7 @@ def pores(
     from vemprof.cli._pores import run_pores
 
     run_pores(store, nucleus=nucleus, steps=steps, prefix=prefix, contrast=contrast, pockets_chain=pockets_chain,
-              masks_chain=masks_chain, pores_labels=pores_labels, figures=figures, truth=truth,
+              pore_radius_nm=pore_radius_nm, pores_labels=pores_labels, figures=figures, truth=truth,
               tolerance_nm=tolerance_nm, console=console)
 
 

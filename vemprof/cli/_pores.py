@@ -15,14 +15,13 @@ STEPS = ("pockets", "masks", "distribute", "score")
 
 
 def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: str, pockets_chain: Path | None,
-              masks_chain: Path | None, pores_labels: str | None, figures: Path | None, truth: str,
+              pore_radius_nm: float, pores_labels: str | None, figures: Path | None, truth: str,
               tolerance_nm: float, console: Console) -> None:
     """Run the chosen ``steps`` (comma-separated, of `STEPS`) on the store at ``store``;
     outputs are named with ``prefix``, and a phantom's ground truth is never overwritten."""
     from vemprof.store import Store
     from vemprof.workflows import (
         POCKETS_CHAIN,
-        PORE_MASKS_CHAIN,
         distribute_pores,
         find_pockets,
         find_pore_masks,
@@ -47,8 +46,8 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
         console.print(f"found {count} pockets under the envelope of labels/{nucleus}; wrote labels/{names['pockets']}")
     if "masks" in chosen:
         count = find_pore_masks(dataset, nucleus=nucleus, pockets=names["pockets"], out=names["masks"],
-                                chain=masks_chain or PORE_MASKS_CHAIN, progress=rich_progress)
-        console.print(f"grew {count} pore masks above the pockets; wrote labels/{names['masks']}")
+                                radius_nm=pore_radius_nm, progress=rich_progress)
+        console.print(f"marked {count} pores above the pockets; wrote labels/{names['masks']}")
     if "distribute" in chosen:
         pores_name = pores_labels or next((name for name in (f"{prefix}pores", names["masks"])
                                            if name in dataset.label_names), f"{prefix}pores")

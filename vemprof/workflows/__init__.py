@@ -1,18 +1,13 @@
 """Workflows built on ops, learn, measure and spatial: the nuclear pores
 (`find_pockets`: the low-density pockets under the pores by a chain of 3D operations,
-``vemprof/workflows/pockets.yaml``; `find_pore_masks`: the pore above each pocket,
-``pore_masks.yaml``; `distribute_pores`: where the pores lie, by nucleus section;
+``vemprof/workflows/pockets.yaml``; `find_pore_masks`: the pore above each pocket, as
+automatic ground truth; `distribute_pores`: where the pores lie, by nucleus section;
 `score_detection`: detection against true pores, by the pores' orientation)."""
 
 from vemprof.workflows._distribution import distribute_pores
 from vemprof.workflows._scoring import ANGLE_BINS, normal_angles, score_detection
-from vemprof.workflows._pockets import (
-    POCKETS_CHAIN,
-    PORE_MASKS_CHAIN,
-    find_pockets,
-    find_pore_masks,
-    pocket_contrast,
-)
+from vemprof.workflows._pockets import POCKETS_CHAIN, find_pockets, pocket_contrast
+from vemprof.workflows._pore_masks import PORE_RADIUS_NM, find_pore_masks
 
-__all__ = ["ANGLE_BINS", "POCKETS_CHAIN", "PORE_MASKS_CHAIN", "distribute_pores", "find_pockets", "find_pore_masks",
+__all__ = ["ANGLE_BINS", "POCKETS_CHAIN", "PORE_RADIUS_NM", "distribute_pores", "find_pockets", "find_pore_masks",
            "normal_angles", "pocket_contrast", "score_detection"]

@@ -1,5 +1,4 @@
-"""The low-density pockets under nuclear pores, and the pore masks above them, by 3D
-operations: the first two steps of `vemprof pores`.
+"""The low-density pockets under nuclear pores, by 3D operations: the first step of `vemprof pores`.
 
 Under each nuclear pore the chromatin leaves a small pocket of low density, 100–300 nm
 across, in the band just inside the nuclear envelope; each is hard to see in one plane
@@ -7,10 +6,7 @@ but stands out in 3D against the band around it. The chain `POCKETS_CHAIN` (YAML
 shipped with the package, every length in nm, editable) takes the band inside the
 nucleus, compares each voxel with the band around it (`ops.normalize_in_mask`), keeps
 the clearly brighter spots, splits those that meet at a narrow neck and keeps the
-pocket-sized ones. `PORE_MASKS_CHAIN` then grows each pocket towards the envelope (down
-to 120 nm inside the nucleus's surface, at most 120 nm from the pocket) and keeps what it
-covers of the envelope (30 nm outside to 60 nm inside the surface): the pore above it,
-as automatic ground truth for the pore model.
+pocket-sized ones.
 
 The chain wants low density bright. EM contrast (membranes and chromatin dark) already
 is; raw backscatter contrast (membranes bright) is inverted first. ``contrast='auto'``
@@ -37,15 +33,13 @@ from vemprof.ops import ARRAY_PARAMETERS, load_chain
 from vemprof.pipeline import run_ops_chain
 from vemprof.store import Store
 
-#: The chains of operations that find the pockets and grow each into its pore's mask
-#: (see their comments).
+#: The chain of operations that finds the pockets (see its comments).
 POCKETS_CHAIN = Path(__file__).with_name("pockets.yaml")
-PORE_MASKS_CHAIN = Path(__file__).with_name("pore_masks.yaml")
 #: Depths (nm inside the nucleus's surface) of the envelope (at least one voxel deep) and
 #: of the nucleoplasm beneath it, compared to tell EM contrast from backscatter.
 ENVELOPE_BAND_NM = (0.0, 40.0)
 NUCLEOPLASM_BAND_NM = (200.0, 400.0)
-#: Volumes up to this many voxels run the chains in memory (faster); larger ones step by
+#: Volumes up to this many voxels run the chain in memory (faster); larger ones step by
 #: step, each step staged on disk (`vemprof.pipeline.run_ops_chain`).
 IN_MEMORY_VOXELS = 2 ** 27
 #: Pieces of the nucleus mask under this share of it are crumbs, not a second nucleus.
@@ -82,25 +76,6 @@ def find_pockets(store: Store, *, nucleus: str = "nucleus", out: str = "pockets"
     store.record("pores", outputs=[f"labels/{out}"], started=started,
                  parameters={"step": "pockets", "nucleus": nucleus, "contrast": chosen, "chain": str(chain),
                              "pockets": count})
-    return count
-
-
-def find_pore_masks(store: Store, *, nucleus: str = "nucleus", pockets: str = "pockets", out: str = "pore_masks",
-                    chain: str | Path = PORE_MASKS_CHAIN, progress: ProgressReporter = no_progress) -> int:
-    """The mask of each pocket's pore: the stretch of envelope above ``labels/<pockets>``
-    (`PORE_MASKS_CHAIN`: the pocket grown towards the envelope, kept where it covers it),
-    written as ``labels/<out>`` with the pocket's id; returns how many."""
-    started = dt.datetime.now(dt.timezone.utc)
-    mask, seeds = store.labels(nucleus).data > 0, store.labels(pockets).data
-    if math.prod(mask.shape) <= IN_MEMORY_VOXELS:
-        mask, seeds = np.asarray(mask), np.asarray(seeds)
-    count = _run(store, chain, in_memory={"pockets": seeds, "nucleus": mask}, staged_first=[],
-                 names={"nucleus": nucleus, "pockets": pockets, "pore_masks": out}, made="pore_masks", out=out,
-                 like=nucleus, nothing=f"no pocket of labels/{pockets} reaches the envelope of labels/{nucleus}; find "
-                                       "the pockets of this nucleus first (--steps pockets)", progress=progress)
-    store.record("pores", outputs=[f"labels/{out}"], started=started,
-                 parameters={"step": "masks", "nucleus": nucleus, "pockets": pockets, "chain": str(chain),
-                             "pore_masks": count})
     return count
 
 
