@@ -16,6 +16,7 @@ import vemprof
 from vemprof.cli._parse import assignments, cleanup_overrides, counts, plane, triple
 from vemprof.cli._render import render_command
 from vemprof.cli._rich_progress import rich_progress
+from vemprof.cli._rows import print_rows
 from vemprof.errors import VemprofError
 
 app = typer.Typer(
@@ -511,9 +512,7 @@ def _print_warnings(caught) -> None:
 
 def _print_result(result, csv: Optional[Path]) -> None:
     """Each row of ``result`` as ``column: value`` lines (numbers to 4 significant digits)."""
-    for _, row in result.iterrows():
-        console.print("  ".join(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}"
-                                for key, value in row.items()), soft_wrap=True)
+    print_rows(result, console)
     if csv is not None:
         result.to_csv(csv, index=False)
         console.print(f"wrote {csv}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from vemprof.cli._rich_progress import rich_progress
+from vemprof.cli._rows import print_rows
 from vemprof.errors import VemprofError
 
 #: The steps built so far, in the order they run.
@@ -59,8 +60,8 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
         for warning in caught:
             console.print(f"[yellow]warning:[/] {warning.message}", highlight=False, soft_wrap=True)
         console.print(f"the pores of labels/{pores_name} on the envelope, by section:")
-        _print_rows(tables[f"{prefix}pore_density"], console)
-        _print_rows(tables[f"{prefix}pore_sections_test"], console)
+        print_rows(tables[f"{prefix}pore_density"], console)
+        print_rows(tables[f"{prefix}pore_sections_test"], console)
         console.print(f"wrote tables/{prefix}pores, tables/{prefix}pore_density, tables/{prefix}pore_sections_test "
                       f"and the figures in {folder}")
     if "score" in chosen:
@@ -69,12 +70,6 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
         dataset.write_table(f"{prefix}pore_detection", scored)
         dataset.record("pores", outputs=[f"tables/{prefix}pore_detection"],
                        parameters={"step": "score", "truth": truth, "routes": routes, "tolerance_nm": tolerance_nm})
-        _print_rows(scored, console)
+        print_rows(scored, console, skip_empty=True)
         console.print(f"wrote tables/{prefix}pore_detection")
 
-
-def _print_rows(table, console: Console) -> None:
-    """Each row as ``column: value`` (numbers to 4 significant digits; empty cells left out)."""
-    for _, row in table.iterrows():
-        console.print("  ".join(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}"
-                                for key, value in row.items() if value == value), soft_wrap=True)

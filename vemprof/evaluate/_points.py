@@ -70,8 +70,7 @@ def point_scores(
     truth = check_points(truth_points_nm, "true points")
     predicted = check_points(predicted_points_nm, "predicted points")
     tolerance_nm = check_length(tolerance_nm, "tolerance_nm")
-    within = cKDTree(truth).sparse_distance_matrix(cKDTree(predicted), tolerance_nm, output_type="ndarray")
-    pairs = within[match_one_to_one(within["i"], within["j"], 1 - within["v"] / tolerance_nm)]
+    pairs = matched_points(truth, predicted, tolerance_nm=tolerance_nm)
     result = _scores(len(truth), len(predicted), pairs["v"], tolerance_nm)
     if regions is None:
         return result
@@ -86,6 +85,13 @@ def point_scores(
         for region in present[present > 0]
     }
     return result
+
+
+def matched_points(truth_nm: np.ndarray, predicted_nm: np.ndarray, *, tolerance_nm: float) -> np.ndarray:
+    """The one-to-one matches of `point_scores` between points (n, 3) and (m, 3), nm: a
+    record array of the pairs' true index ``i``, predicted index ``j`` and distance ``v``."""
+    within = cKDTree(truth_nm).sparse_distance_matrix(cKDTree(predicted_nm), tolerance_nm, output_type="ndarray")
+    return within[match_one_to_one(within["i"], within["j"], 1 - within["v"] / tolerance_nm)]
 
 
 def _scores(truth_points: int, predicted_points: int, distances: np.ndarray, tolerance_nm: float) -> dict:

@@ -101,12 +101,17 @@ def _run(store: Store, chain, *, in_memory: dict, staged_first: list[dict], name
             advance(1)
         count = objects(result)
         refuse_none(count)
-        _write_labels(store, out, result, like=like, progress=progress)
+        write_labels_like(store, out, result, like=like, progress=progress)
         return count
+    counted = []
+
+    def count_before_writing(arrays) -> None:
+        counted.append(objects(arrays[out]))
+        refuse_none(counted[-1])
+
     steps = staged_first + _renamed(load_chain(chain), names)
-    run_ops_chain(store, steps, outputs=[out], check=lambda arrays: refuse_none(objects(arrays[out])),
-                  progress=progress)
-    return objects(store.labels(out).data)
+    run_ops_chain(store, steps, outputs=[out], check=count_before_writing, progress=progress)
+    return counted[-1]
 
 
 def _renamed(steps: list[dict], names: dict[str, str]) -> list[dict]:
@@ -120,7 +125,7 @@ def _renamed(steps: list[dict], names: dict[str, str]) -> list[dict]:
              for key, value in step.items()} for step in steps]
 
 
-def _write_labels(store: Store, name: str, labels, *, like: str, progress: ProgressReporter) -> None:
+def write_labels_like(store: Store, name: str, labels, *, like: str, progress: ProgressReporter) -> None:
     """Write ``labels/<name>`` in the chunks of ``labels/<like>``, with a progress bar."""
     chunks = store.labels(like).data.chunksize
     with progress(f"writing labels/{name}", store.chunks_to_write(labels.shape, chunks, averaged=False)) as advance:

@@ -30,6 +30,7 @@ from vemprof.errors import VemprofError
 from vemprof.evaluate import centroids_nm
 from vemprof.spatial import envelope_mesh
 from vemprof.store import Store
+from vemprof.workflows._pockets import write_labels_like
 
 #: The pore mask: radius around the pore's centre, and depth range about the nucleus's
 #: surface, nm (a nuclear pore complex is ~100–120 nm across; the envelope ~40 nm thick).
@@ -60,9 +61,7 @@ def find_pore_masks(store: Store, *, nucleus: str = "nucleus", pockets: str = "p
     claimed = pd.concat(voxels, ignore_index=True)
     claimed = claimed.sort_values("distance_nm").drop_duplicates(["z", "y", "x"])  # the nearer pocket wins
     masks = da.map_blocks(_block_of, mask, dtype=seeds.dtype, voxels=claimed, ids_dtype=seeds.dtype)
-    chunks = mask.chunksize
-    with progress(f"writing labels/{out}", store.chunks_to_write(mask.shape, chunks, averaged=False)) as advance:
-        store.write_labels(out, masks, chunks=chunks, progress=advance)
+    write_labels_like(store, out, masks, like=nucleus, progress=progress)
     count = int(claimed["label"].nunique())
     store.record("pores", outputs=[f"labels/{out}"], started=started,
                  parameters={"step": "masks", "nucleus": nucleus, "pockets": pockets, "radius_nm": radius_nm,

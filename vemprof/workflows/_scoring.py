@@ -16,7 +16,7 @@ from scipy.spatial import cKDTree
 
 from vemprof.evaluate import centroids_nm
 from vemprof.evaluate._counts import detection_scores
-from vemprof.evaluate._matching import match_one_to_one
+from vemprof.evaluate._points import matched_points
 from vemprof.spatial import envelope_mesh
 from vemprof.store import Store
 
@@ -63,7 +63,5 @@ def _matched_truth(truth_nm: np.ndarray, found_nm: np.ndarray, *, tolerance_nm: 
     """Whether each true point is matched (one to one, within ``tolerance_nm``)."""
     matched = np.zeros(len(truth_nm), bool)
     if len(truth_nm) and len(found_nm):
-        within = cKDTree(truth_nm).sparse_distance_matrix(cKDTree(found_nm), tolerance_nm, output_type="ndarray")
-        pairs = within[match_one_to_one(within["i"], within["j"], 1 - within["v"] / tolerance_nm)]
-        matched[pairs["i"]] = True
+        matched[matched_points(truth_nm, found_nm, tolerance_nm=tolerance_nm)["i"]] = True
     return matched
