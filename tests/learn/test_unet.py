@@ -55,6 +55,31 @@ def test_a_volume_predicted_in_blocks_equals_it_predicted_whole(network):
     np.testing.assert_allclose(whole.sum(axis=0), 1, atol=1e-5)  # probabilities
 
 
+def test_only_the_tiles_near_a_region_are_run(network):
+    """A band in a corner of the planes: the tiles that miss it are never run (0 there),
+    the band itself is predicted, and a band everywhere is the whole prediction."""
+    image = np.random.default_rng(0).random((2, 150, 170), dtype=np.float32)
+    region = (slice(0, 2), slice(0, 150), slice(0, 170))
+    ran = []
+
+    def counting(tiles):
+        ran.append(len(tiles))
+        return TorchNetwork(network, "cpu")(tiles)
+
+    whole = predict_region(image, region, run=counting, classes=3, tile=64, overlap=16)
+    every_tile = sum(ran)
+    band = np.zeros(image.shape, bool)
+    band[1, 10:20, 10:20] = True
+    ran.clear()
+    near = predict_region(image, region, run=counting, classes=3, tile=64, overlap=16, where=band)
+    assert sum(ran) == 1 and every_tile == 2 * 3 * 4  # one tile of the 2 × 12 holds the band
+    np.testing.assert_allclose(near[:, band].sum(axis=0), 1, atol=1e-5)  # probabilities on the band
+    assert not near[:, 0].any() and not near[:, 1, 100:, 100:].any()
+    everywhere = predict_region(image, region, run=counting, classes=3, tile=64, overlap=16,
+                                where=np.ones(image.shape, bool))
+    np.testing.assert_allclose(everywhere, whole, atol=1e-6)
+
+
 def test_onnxruntime_runs_the_network_as_pytorch_does(network):
     tiles = np.random.default_rng(1).random((2, 1, 32, 48), dtype=np.float32)
     exported = OnnxNetwork(onnx_bytes(network, tile=32))(tiles)

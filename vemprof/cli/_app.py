@@ -441,31 +441,45 @@ def points(
 def pores(
     store: Path = typer.Argument(..., help="The dataset store: raw image and the nucleus."),
     nucleus: str = typer.Option("nucleus", "--nucleus", metavar="NAME", help="The nucleus (labels/NAME)."),
-    steps: str = typer.Option("pockets,masks,distribute", "--steps", metavar="STEP,…",
-                              help="Steps to run, in order; built so far: pockets, masks, distribute, score."),
-    prefix: str = typer.Option("", "--prefix", metavar="P", help="Write labels/Ppockets, labels/Ppore_masks."),
+    steps: str = typer.Option("pockets,masks,train,detect,distribute", "--steps", metavar="STEP,…",
+                              help="Steps to run, in order, of: pockets, masks, train, detect, distribute, score."),
+    prefix: str = typer.Option("", "--prefix", metavar="P", help="Write labels/Ppockets, labels/Ppore_masks, …"),
     contrast: str = typer.Option("auto", "--contrast", help="auto, em (membranes dark) or backscatter (bright)."),
     pockets_chain: Optional[Path] = typer.Option(None, "--pockets-chain", metavar="FILE",
                                                  help="Your edited copy of vemprof/workflows/pockets.yaml."),
     pore_radius_nm: float = typer.Option(60.0, "--pore-radius-nm",
-                                         help="masks: the radius of each pore's mask on the envelope, nm."),
+                                         help="masks, detect: the radius of a pore on the envelope, nm."),
+    model: Optional[Path] = typer.Option(None, "--model", metavar="FILE",
+                                         help="train writes, detect reads the pore model (default "
+                                              "STORE_pores/pore_model.zip)."),
+    train_minutes: float = typer.Option(5.0, "--train-minutes", help="train: the longest training, minutes."),
+    rotations: str = typer.Option("30,60,90", "--rotations", metavar="DEG,…",
+                                  help="train: rotations about X and Y (degrees), or none for Z planes only."),
+    training_fraction: float = typer.Option(0.5, "--training-fraction",
+                                            help="train: the share of the pore masks painted for training."),
+    xy_baseline: bool = typer.Option(False, "--xy-baseline",
+                                     help="train, detect: also a model without rotations (labels/Ppores_xy), "
+                                          "so that score measures what rotations gain."),
+    threshold: float = typer.Option(0.3, "--threshold", help="detect: the least smoothed probability of a pore."),
     pores_labels: Optional[str] = typer.Option(
         None, "--pores", metavar="NAME",
         help="distribute: the pores of labels/NAME (default Ppores, else the pore masks Ppore_masks)."),
     figures: Optional[Path] = typer.Option(None, "--figures", metavar="DIR",
-                                           help="distribute: where the figures go (default STORE_pores/ beside it)."),
+                                           help="Where the figures go (default STORE_pores/ beside it)."),
     truth: str = typer.Option("pores", "--truth", metavar="NAME",
                               help="score: the true pores (labels/NAME), e.g. a phantom's."),
     tolerance_nm: float = typer.Option(60.0, "--tolerance-nm", help="score: the farthest match of a pore, nm."),
 ) -> None:
-    """The nuclear pores: the low-density pockets under them (labels/pockets), the pore above each
-    (labels/pore_masks), by 3D operations; where the pores lie by nucleus section (tables/pores,
+    """The nuclear pores: the low-density pockets under them (labels/pockets) and the pore above each
+    (labels/pore_masks) by 3D operations; a U-Net trained on those masks with rotated planes, which
+    finds the pores (labels/pores); where the pores lie by nucleus section (tables/pores,
     tables/pore_density, a t-test, figures); detection scored against true pores."""
     from vemprof.cli._pores import run_pores
 
     run_pores(store, nucleus=nucleus, steps=steps, prefix=prefix, contrast=contrast, pockets_chain=pockets_chain,
-              pore_radius_nm=pore_radius_nm, pores_labels=pores_labels, figures=figures, truth=truth,
-              tolerance_nm=tolerance_nm, console=console)
+              pore_radius_nm=pore_radius_nm, model=model, train_minutes=train_minutes, rotations=rotations,
+              training_fraction=training_fraction, xy_baseline=xy_baseline, threshold=threshold,
+              pores_labels=pores_labels, figures=figures, truth=truth, tolerance_nm=tolerance_nm, console=console)
 
 
 @app.command()

@@ -23,6 +23,7 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
+from typing import Sequence
 
 import dask.array as da
 import numpy as np
@@ -205,6 +206,43 @@ def classify_store(
     return written
 
 
+def predict_where(
+    store: Store, model: str | os.PathLike, *, where: da.Array, names: Sequence[str] | None = None,
+    device: str = "auto", progress: ProgressReporter = no_progress,
+) -> list[str]:
+    """Write ``probabilities/<name>`` (uint8, 0–255) of the U-Net at ``model`` for every
+    class but the background (``names``, in the model's order; default the classes'
+    names), computed only near the voxels of ``where``
+    ((Z, Y, X) bool, the raw image's shape): the tiles of Z planes that hold none of them
+    are not run, and their pixels get 0. The cost follows ``where`` (e.g. a band around
+    the nuclear envelope), not the volume. The model must fit full resolution (level 0).
+    An interrupted run resumes after its finished blocks. Returns the names written."""
+    description, weights = load_model(model)
+    if description.kind != "unet":
+        raise VemprofError(f"{model} is a {description.kind}; prediction near a region is for U-Nets")
+    if _matching_level(store, description, None) != 0:
+        raise VemprofError(f"the model {model} was trained at {_nm(description.spacing_nm)} nm voxels, not at "
+                           f"the store's full resolution ({_nm(store.spacing)} nm); retrain it at level 0")
+    raw = store.raw()
+    if tuple(where.shape) != tuple(raw.data.shape):
+        raise VemprofError(f"the region to predict is {where.shape}, the raw image {raw.data.shape}")
+    grey_range = image_range(raw.data)
+    views = _plane_views(raw.data, description, axes="z", spacing=raw.require_spacing(), level=0)
+    scratch = _scratch(store, weights, 0, grey_range, f"z near {where.name}")
+    probabilities = _unet_probabilities(raw.data, description, model, views=views, device=device,
+                                        grey_range=grey_range, scratch=scratch, progress=progress,
+                                        where=where.rechunk(_clipped(UNET_BLOCK, where.shape)))
+    names = list(names or description.classes[1:])
+    if len(names) != len(description.classes) - 1:
+        raise VemprofError(f"{len(names)} names for the model's {len(description.classes) - 1} classes")
+    for index, name in enumerate(names, start=1):
+        total = store.chunks_to_write(raw.data.shape, averaged=True)
+        with progress(f"writing probabilities/{name}", total) as advance:
+            store.write_probabilities(name, da.from_zarr(probabilities)[index], progress=advance)
+    shutil.rmtree(scratch.parent)
+    return names
+
+
 def _cleanups(description: ModelDescription, overrides: dict) -> dict[str, dict]:
     """A U-Net's clean-up parameters per class: the model's, overridden key by key (checked
     before anything is computed); empty for a forest, which takes none."""
@@ -279,10 +317,11 @@ def _materialised(array: da.Array, path: Path) -> zarr.Array:
     return target
 
 
-def _scratch(store: Store, weights: bytes, level: int, grey_range, axes: str) -> Path:
+def _scratch(store: Store, weights: bytes, level: int, grey_range, variant: str) -> Path:
     """The scratch folder of this classification: blocks finished by an interrupted run of
-    the same model, level, grey range and axes are kept; any other run's are removed."""
-    key = hashlib.sha256(weights + repr((level, grey_range, axes)).encode()).hexdigest()[:16]
+    the same model, level, grey range and ``variant`` (axes, voxels predicted) are kept;
+    any other run's are removed."""
+    key = hashlib.sha256(weights + repr((level, grey_range, variant)).encode()).hexdigest()[:16]
     folder = store.path / SCRATCH
     if folder.exists():
         for other in folder.iterdir():
@@ -321,10 +360,13 @@ def _plane_views(image: da.Array, description: ModelDescription, *, axes: str, s
 
 
 def _unet_probabilities(image: da.Array, description: ModelDescription, model, *, views: dict, device: str,
-                        grey_range, scratch: Path, progress: ProgressReporter) -> zarr.Array:
+                        grey_range, scratch: Path, progress: ProgressReporter,
+                        where: da.Array | None = None) -> zarr.Array:
     """Per-class probabilities (classes, Z, Y, X) uint8 of a U-Net along the planes of
     each view, in blocks (`UNET_BLOCK` for Z planes, `PASS_BLOCKS` for the others),
-    tiled (`_tiles`); averaged over the views when there are several."""
+    tiled (`_tiles`); averaged over the views when there are several. With ``where`` (a
+    bool array of the image's shape; Z planes only), only the tiles holding its voxels run
+    (0 elsewhere)."""
     from vemprof.learn._unet import OnnxNetwork, TorchNetwork, choose_device, load_network
 
     features = description.features
@@ -339,8 +381,12 @@ def _unet_probabilities(image: da.Array, description: ModelDescription, model, *
         overlap = min(features["overlap"], tile // 4)
 
         def compute(region, view=view, tile=tile, overlap=overlap):
+            wanted = None if where is None else np.asarray(where[region])
+            if wanted is not None and not wanted.any():
+                return np.zeros((classes, *wanted.shape), np.uint8)
             probabilities = predict_region(view, view.region(region), run=run, classes=classes, tile=tile,
-                                           overlap=overlap, prepare=lambda window: normalised(window, grey_range))
+                                           overlap=overlap, prepare=lambda window: normalised(window, grey_range),
+                                           where=wanted)
             return np.rint(np.clip(view.back(probabilities, depth=image.shape[0]), 0, 1) * 255).astype(np.uint8)
 
         blocks = _clipped(UNET_BLOCK if axis == "z" else PASS_BLOCKS[axis], image.shape)

@@ -42,6 +42,7 @@ def blend_weights(tile: int) -> np.ndarray:
 def predict_region(
     image, region: tuple[slice, slice, slice], *, run: Callable[[np.ndarray], np.ndarray], classes: int,
     tile: int, overlap: int, batch: int = 8, prepare: Callable[[np.ndarray], np.ndarray] = np.float32,
+    where: np.ndarray | None = None,
 ) -> np.ndarray:
     """Class probabilities (classes, Z, Y, X) float32 of ``region`` of ``image``.
 
@@ -57,6 +58,9 @@ def predict_region(
         Tile edge and overlap of neighbouring tiles, pixels.
     prepare : callable
         Applied to each read window (e.g. normalisation to float32).
+    where : (Z, Y, X) bool array of the region's shape, optional
+        Only the tiles that hold one of its voxels are run (the others' pixels get 0),
+        so the cost follows ``where`` rather than the region (e.g. a band around a surface).
     """
     zs, ys, xs = region
     starts = [[s for s in tile_starts(n, tile=tile, overlap=overlap) if s < r.stop and s + tile > r.start]
@@ -64,17 +68,26 @@ def predict_region(
     top, left = starts[0][0], starts[1][0]
     window = prepare(np.asarray(image[zs, top : starts[0][-1] + tile, left : starts[1][-1] + tile]))
     weights = blend_weights(tile)
+    inside = (slice(ys.start - top, ys.stop - top), slice(xs.start - left, xs.stop - left))
+    wanted = np.ones(window.shape, bool)
+    if where is not None:
+        wanted[:] = False
+        wanted[(slice(None), *inside)] = where
+    places = [(z, y - top, x - left) for z in range(window.shape[0]) for y in starts[0] for x in starts[1]
+              if wanted[z, y - top : y - top + tile, x - left : x - left + tile].any()]
     total = np.zeros((classes, *window.shape), np.float32)
-    weight_sum = np.zeros(window.shape[1:], np.float32)
-    for y in starts[0]:
-        for x in starts[1]:
-            weight_sum[y - top : y - top + tile, x - left : x - left + tile] += weights
-    places = [(z, y - top, x - left) for z in range(window.shape[0]) for y in starts[0] for x in starts[1]]
+    if where is None:  # every plane has the same tiles: one plane's weights serve all
+        weight_sum = np.zeros(window.shape[1:], np.float32)
+        for _, y, x in places[: len(starts[0]) * len(starts[1])]:
+            weight_sum[y : y + tile, x : x + tile] += weights
+    else:
+        weight_sum = np.zeros(window.shape, np.float32)
+        for z, y, x in places:
+            weight_sum[z, y : y + tile, x : x + tile] += weights
     for first in range(0, len(places), batch):
         chosen = places[first : first + batch]
         tiles = np.stack([window[z, y : y + tile, x : x + tile] for z, y, x in chosen])[:, None]
         for (z, y, x), probabilities in zip(chosen, run(tiles)):
             total[:, z, y : y + tile, x : x + tile] += probabilities * weights
-    total /= weight_sum
-    inside = (slice(None), slice(None), slice(ys.start - top, ys.stop - top), slice(xs.start - left, xs.stop - left))
-    return total[inside]
+    np.divide(total, weight_sum, out=total, where=weight_sum > 0)  # 0 where no tile ran
+    return total[(slice(None), slice(None), *inside)]

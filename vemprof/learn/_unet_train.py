@@ -255,15 +255,29 @@ def _rotated(store, annotations: str, *, level: int, grey_range, patch: int, ang
              held_out: Sequence[int]) -> list[_Plane]:
     """The painted planes of the volume rotated by ``angles`` about X and about Y, the Z
     planes ``held_out`` for validation unpainted first (rotated, they would cross the
-    training planes and validation would score what training saw)."""
+    training planes and validation would score what training saw). Only the box of the
+    painted voxels (plus half a patch) is read and rotated."""
     raw = store.raw(level=level)
     spacing = raw.require_spacing()
     labels = np.array(annotations_at_level(store, annotations, level))
     labels[list(held_out)] = 0
-    planes = rotated_planes(normalised(np.asarray(raw.data), grey_range), labels, spacing=spacing, angles=angles,
-                            every=every)
+    if not labels.any():
+        return []
+    box = _painted_box(labels, margin=patch // 2)
+    planes = rotated_planes(normalised(np.asarray(raw.data[box]), grey_range), labels[box], spacing=spacing,
+                            angles=angles, every=every)
     return [_Plane(-1, *_padded(image, plane.astype(np.int16), patch))
             for image, plane, (axis, _, _) in zip(planes.images, planes.labels, planes.sources) if axis is not None]
+
+
+def _painted_box(labels: np.ndarray, *, margin: int) -> tuple[slice, ...]:
+    """The box of ``labels``' painted (non-zero, at least one) voxels, ``margin`` voxels
+    wider on each side."""
+    box = []
+    for axis in range(labels.ndim):
+        painted = np.flatnonzero(labels.any(axis=tuple(a for a in range(labels.ndim) if a != axis)))
+        box.append(slice(max(int(painted[0]) - margin, 0), min(int(painted[-1]) + 1 + margin, labels.shape[axis])))
+    return tuple(box)
 
 
 def _padded(image: np.ndarray, labels: np.ndarray, patch: int) -> tuple[np.ndarray, np.ndarray]:

@@ -10,9 +10,9 @@ does both for a store's label image and its table (``vemprof render``);
 
 from vemprof.render._colours import NO_VALUE_RGBA, FeatureColours
 from vemprof.render._comparison import comparison_figure
-from vemprof.render._figure import render_feature
+from vemprof.render._figure import render_feature, stretched_grey
 from vemprof.render._mesh import feature_mesh, write_mesh
 from vemprof.render._store import RENDER_VOXELS, Rendering, feature_values, render_labels
 
 __all__ = ["NO_VALUE_RGBA", "RENDER_VOXELS", "FeatureColours", "Rendering", "comparison_figure", "feature_mesh",
-           "feature_values", "render_feature", "render_labels", "write_mesh"]
+           "feature_values", "render_feature", "render_labels", "stretched_grey", "write_mesh"]

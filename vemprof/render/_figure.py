@@ -131,7 +131,7 @@ def _slice_picture(labels, image, colours: FeatureColours) -> np.ndarray:
     """RGB (rows, columns, 3): the objects' colours blended over the grey ``image``, each
     object outlined in black (so that one without a value stands out from the grey too)."""
     labels = np.asarray(labels)
-    grey = np.full(labels.shape, BACKGROUND_GREY) if image is None else _stretched(np.asarray(image))
+    grey = np.full(labels.shape, BACKGROUND_GREY) if image is None else stretched_grey(np.asarray(image))
     rgb = np.repeat(grey[..., None], 3, axis=-1)
     objects = labels != 0
     rgb[objects] = (1 - OVERLAY_OPACITY) * rgb[objects] + OVERLAY_OPACITY * colours.label_rgba(labels)[objects, :3]
@@ -139,7 +139,7 @@ def _slice_picture(labels, image, colours: FeatureColours) -> np.ndarray:
     return rgb
 
 
-def _stretched(grey: np.ndarray) -> np.ndarray:
+def stretched_grey(grey: np.ndarray) -> np.ndarray:
     """``grey`` mapped to [0, 1] between its 0.5th and 99.5th percentiles."""
     low, high = np.percentile(grey, (0.5, 99.5))
     return np.clip((grey.astype(np.float64) - low) / max(high - low, 1e-6), 0, 1)

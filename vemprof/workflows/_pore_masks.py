@@ -18,6 +18,7 @@ chunk.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Callable
 
 import dask.array as da
 import numpy as np
@@ -56,12 +57,9 @@ def find_pore_masks(store: Store, *, nucleus: str = "nucleus", pockets: str = "p
     voxels = []
     with progress("marking the pore above each pocket", len(ids)) as advance:
         for label, centre in zip(ids, surface_nm):
-            voxels.append(_disc(mask, centre, label=int(label), spacing=spacing, radius_nm=radius_nm))
+            voxels.append(envelope_disc(mask, centre, label=int(label), spacing=spacing, radius_nm=radius_nm))
             advance(1)
-    claimed = pd.concat(voxels, ignore_index=True)
-    claimed = claimed.sort_values("distance_nm").drop_duplicates(["z", "y", "x"])  # the nearer pocket wins
-    masks = da.map_blocks(_block_of, mask, dtype=seeds.dtype, voxels=claimed, ids_dtype=seeds.dtype)
-    write_labels_like(store, out, masks, like=nucleus, progress=progress)
+    claimed = write_discs(store, out, voxels, like=nucleus, dtype=seeds.dtype, progress=progress)
     count = int(claimed["label"].nunique())
     store.record("pores", outputs=[f"labels/{out}"], started=started,
                  parameters={"step": "masks", "nucleus": nucleus, "pockets": pockets, "radius_nm": radius_nm,
@@ -69,20 +67,38 @@ def find_pore_masks(store: Store, *, nucleus: str = "nucleus", pockets: str = "p
     return count
 
 
-def _disc(nucleus, centre_nm: np.ndarray, *, label: int, spacing: np.ndarray, radius_nm: float) -> pd.DataFrame:
+def envelope_disc(nucleus, centre_nm: np.ndarray, *, label: int, spacing: np.ndarray, radius_nm: float,
+                  keep: Callable[[tuple[slice, ...]], np.ndarray] | None = None) -> pd.DataFrame:
     """The voxels (``z``, ``y``, ``x``, ``label``, ``distance_nm`` to the centre) of the
-    envelope within ``radius_nm`` of ``centre_nm``, read from a box of ``nucleus`` around it."""
+    envelope (`OUTSIDE_NM` outside to `INSIDE_NM` inside the surface of ``nucleus``) within
+    ``radius_nm`` of ``centre_nm``, read from a box of ``nucleus`` around it; ``keep(box)``,
+    a bool array of the box's shape, narrows them further."""
     reach = radius_nm + max(OUTSIDE_NM, INSIDE_NM) + spacing  # depths need the voxels beyond the disc
     low = np.maximum(np.floor((centre_nm - reach) / spacing).astype(int), 0)
     high = np.minimum(np.ceil((centre_nm + reach) / spacing).astype(int) + 1, nucleus.shape)
-    box = np.asarray(nucleus[tuple(slice(a, b) for a, b in zip(low, high))]) > 0
-    inside = ops.distance_transform(box, spacing=spacing)
-    outside = ops.distance_transform(~box, spacing=spacing)
+    box = tuple(slice(a, b) for a, b in zip(low, high))
+    inside_nucleus = np.asarray(nucleus[box]) > 0
+    inside = ops.distance_transform(inside_nucleus, spacing=spacing)
+    outside = ops.distance_transform(~inside_nucleus, spacing=spacing)
     grids = np.meshgrid(*[np.arange(a, b) for a, b in zip(low, high)], indexing="ij")
     distance = np.sqrt(sum((g * s - c) ** 2 for g, s, c in zip(grids, spacing, centre_nm)))
     chosen = (distance <= radius_nm) & (inside <= INSIDE_NM) & (outside <= OUTSIDE_NM)
+    if keep is not None:
+        chosen &= keep(box)
     return pd.DataFrame({"z": grids[0][chosen], "y": grids[1][chosen], "x": grids[2][chosen], "label": label,
                          "distance_nm": distance[chosen]})
+
+
+def write_discs(store: Store, out: str, discs: list[pd.DataFrame], *, like: str, dtype,
+                progress: ProgressReporter) -> pd.DataFrame:
+    """Write the voxels of ``discs`` (`envelope_disc`) as ``labels/<out>`` in the chunks of
+    ``labels/<like>``, chunk by chunk, a voxel claimed twice going to the nearer centre;
+    returns the voxels written."""
+    claimed = pd.concat(discs, ignore_index=True)
+    claimed = claimed.sort_values("distance_nm").drop_duplicates(["z", "y", "x"])
+    labels = da.map_blocks(_block_of, store.labels(like).data, dtype=dtype, voxels=claimed, ids_dtype=dtype)
+    write_labels_like(store, out, labels, like=like, progress=progress)
+    return claimed
 
 
 def _block_of(block: np.ndarray, *, voxels: pd.DataFrame, ids_dtype, block_info=None) -> np.ndarray:

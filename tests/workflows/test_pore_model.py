@@ -1,0 +1,85 @@
+"""The 3D-aware pore model: the envelope painted from the pore masks in part of the
+nucleus, the pores as maxima of the smoothed probability (block by block as whole), and
+the steps train, detect and score run from the command line on a small phantom."""
+
+import numpy as np
+
+from vemprof.store import Store, write_dataset
+from vemprof.synth import make_phantom
+from vemprof.workflows import paint_pore_training
+from vemprof.workflows._pore_model import probability_peaks
+
+SPACING = np.array([30.0, 20.0, 20.0])
+
+
+def blobs(shape, centres, *, sigma_nm: float) -> np.ndarray:
+    """uint8 probability (0–255): a Gaussian blob of peak 1 at each centre (voxels)."""
+    grids = np.meshgrid(*[np.arange(n) * s for n, s in zip(shape, SPACING)], indexing="ij")
+    total = np.zeros(shape)
+    for centre in centres:
+        total = np.maximum(total, np.exp(-sum((g - c * s) ** 2 for g, c, s in zip(grids, centre, SPACING))
+                                         / (2 * sigma_nm ** 2)))
+    return np.rint(total * 255).astype(np.uint8)
+
+
+def test_each_pore_is_one_maximum_and_blocks_find_what_the_whole_volume_does():
+    import dask.array as da
+
+    shape = (40, 80, 80)
+    centres = np.array([[10, 20, 20], [10, 20, 27], [30, 60, 60], [20, 40, 70], [5, 75, 5]])
+    probability = blobs(shape, centres, sigma_nm=40)
+    probability[:, :, :3] = 250  # outside the band: never a pore
+    band = np.ones(shape, bool)
+    band[:, :, :3] = False
+    options = dict(spacing=SPACING, sigma_nm=10, min_distance_nm=60, threshold=0.5)
+    whole = probability_peaks(da.from_array(probability), da.from_array(band), block=shape, **options)
+    # the blobs 140 nm apart are two pores; the one at the band's edge is one
+    np.testing.assert_allclose(np.sort(whole, axis=0), np.sort(centres * SPACING, axis=0), atol=SPACING.max())
+    pieces = probability_peaks(da.from_array(probability, chunks=(16, 32, 32)), da.from_array(band),
+                               block=(16, 32, 32), **options)
+    np.testing.assert_array_equal(np.sort(pieces, axis=0), np.sort(whole, axis=0))
+    dim = probability_peaks(da.from_array(probability // 3), da.from_array(band), block=shape, **options)
+    assert len(dim) == 0  # no maximum above the threshold
+
+
+def test_the_envelope_is_painted_from_the_masks_in_part_of_the_nucleus(tmp_path):
+    phantom = make_phantom(shape=(64, 128, 128), spacing=(60, 50, 50), seed=0)
+    store = write_dataset(tmp_path / "cell.zarr", raw=phantom.image, spacing=phantom.spacing, tables={},
+                          labels={"nucleus": phantom.labels["nucleus"], "pores": phantom.labels["pores"]},
+                          step="test", parameters={})
+    painted = paint_pore_training(store, nucleus="nucleus", masks="pores", out="training", fraction=0.5)
+    values = np.asarray(store.labels("training").data)
+    pores = phantom.labels["pores"] > 0
+    assert store.annotation_classes("training") == ["pore"]
+    end = painted["x_end"]
+    assert (values[..., end:] == 0).all() and np.array_equal(values[..., :end] == 2, pores[..., :end])
+    total = len(np.unique(phantom.labels["pores"])) - 1
+    assert abs(painted["masks"] - total / 2) <= 0.1 * total  # half the masks
+    near = values == 1  # background: the envelope's neighbourhood, both sides of the surface
+    nucleus = phantom.labels["nucleus"] > 0
+    assert near[nucleus].any() and near[~nucleus].any()
+    assert not near[..., :end][nucleus[..., :end]].all()  # not the nucleus's depths
+
+
+def test_pores_found_by_a_model_trained_with_and_without_rotations(vemprof_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    made = vemprof_cli(*"synth cell.zarr --set shape=64,128,128 --voxel-size 60,50,50 --no-preview".split())
+    assert made.code == 0
+    run = vemprof_cli("pores", "cell.zarr", "--prefix", "found_", "--steps", "pockets,masks,train,detect,score",
+                      "--train-minutes", "0.25", "--xy-baseline", "--threshold", "0.3")
+    assert run.code == 0, run
+    store = Store.open(tmp_path / "cell.zarr")
+    assert (tmp_path / "cell_pores" / "pore_model.zip").exists()
+    assert (tmp_path / "cell_pores" / "pore_model_xy.zip").exists()
+    nucleus = np.asarray(store.labels("nucleus").data) > 0
+    from vemprof import ops
+    far = ops.distance_transform(nucleus, spacing=store.spacing) > 600  # deep in the nucleus: no tile ran
+    probability = np.asarray(store.probabilities("found_pores").data)
+    assert not probability[far].any()
+    for name in ("found_pores", "found_pores_xy"):
+        pores = np.asarray(store.labels(name).data)
+        assert pores.any() and not pores[far].any()
+    detection = store.read_table("found_pore_detection")
+    assert set(detection["route"]) == {"3D operations", "learned, rotated 30/60/90°", "learned, Z planes only"}
+    refused = vemprof_cli("pores", "cell.zarr", "--prefix", "found_", "--steps", "detect", "--model", "none.zip")
+    assert refused.code == 2 and "no pore model at none.zip" in refused.stderr

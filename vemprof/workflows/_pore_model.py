@@ -1,0 +1,194 @@
+"""The 3D-aware pore model: steps ``train`` and ``detect`` of `vemprof pores`.
+
+Training (`paint_pore_training`, `train_pore_model`): the pore masks (step ``masks``) are
+the targets. In a part of the nucleus (the slab along X holding `TRAINING_FRACTION` of
+the masks), every voxel within `TRAINING_BAND_NM` of the nucleus's surface is painted:
+pore where a mask is, background elsewhere. The 2D U-Net learns from those Z planes and,
+the published recipe, from every `EVERY`-th plane of that part rotated by 30°, 60° and
+90° about X and about Y (`learn.rotated_planes`): a pore cut across in XY is seen
+face-on in a rotated plane, so the network learns pores at every tilt of the envelope.
+
+Detection (`detect_pores`): the network predicts only near the envelope (the search
+band, `SEARCH_INSIDE_NM` inside to `SEARCH_OUTSIDE_NM` outside the surface;
+`learn.predict_where`), so its cost grows with the nuclear surface, not the volume.
+The probability (``probabilities/<out>``, 0 where no tile ran), masked to the band, is smoothed at `SMOOTHING` of the pore radius and
+its maxima at least a pore radius apart and above `THRESHOLD` are the pores (a strict
+watershed's seeds: one per pore, however the probability of neighbours runs together).
+Each pore grows from its maximum through the envelope (`envelope_disc`) where the
+smoothed probability is at least half the threshold, no farther than the pore radius,
+a voxel claimed by two pores going to the nearer: a pore instance, ``labels/<out>``.
+
+Tried and left out: a white top-hat of the probability (a 150 nm opening) before the
+maxima gave the same pores, since the probability is already near 0 between pores.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Sequence
+
+import dask.array as da
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.feature import peak_local_max
+
+from vemprof import ops
+from vemprof._progress import ProgressReporter, no_progress
+from vemprof.errors import VemprofError
+from vemprof.evaluate import centroids_nm
+from vemprof.store import Store
+from vemprof.workflows._pockets import _check_nucleus
+from vemprof.workflows._pore_masks import PORE_RADIUS_NM, envelope_disc, write_discs
+
+#: The share of the pore masks (by their centroids' X) in the painted part of the nucleus.
+TRAINING_FRACTION = 0.5
+#: Painted: the voxels within this distance of the nucleus's surface, both sides, nm.
+TRAINING_BAND_NM = 200.0
+#: The published recipe: rotations about X and about Y (degrees), every n-th plane.
+ROTATIONS = (30.0, 60.0, 90.0)
+EVERY = 5
+#: Training time (minutes) by default: most of the 10 minutes the whole pores step may take.
+TRAINING_MINUTES = 5.0
+#: Where pores are predicted and sought: from this far inside to this far outside the
+#: nucleus's surface, nm (the envelope and a pore's reach on either side).
+SEARCH_INSIDE_NM = 120.0
+SEARCH_OUTSIDE_NM = 80.0
+#: Gaussian smoothing of the probability, in pore radii (25 nm for the 60 nm default).
+SMOOTHING = 0.4
+#: A pore: a maximum of the smoothed probability at least this high.
+THRESHOLD = 0.3
+#: Blocks (Z, Y, X voxels) in which the maxima are sought, each with a halo.
+PEAK_BLOCK = (64, 512, 512)
+
+
+def paint_pore_training(store: Store, *, nucleus: str, masks: str, out: str,
+                        fraction: float = TRAINING_FRACTION, progress: ProgressReporter = no_progress) -> dict:
+    """Write the annotation image ``labels/<out>`` (classes ``["pore"]``) from the pore
+    masks ``labels/<masks>`` in a part of the nucleus (module note); returns the painted
+    part's X range (voxels) and how many masks lie in it."""
+    if not 0 < fraction <= 1:
+        raise VemprofError(f"--training-fraction must be in (0, 1], got {fraction}")
+    mask = store.labels(nucleus).data > 0
+    _check_nucleus(mask, name=nucleus)
+    pores = store.labels(masks).data
+    centres = centroids_nm(pores, spacing=store.spacing)
+    if len(centres) == 0:
+        raise VemprofError(f"labels/{masks} holds no pore mask; make them first (--steps pockets,masks)")
+    x_nm = np.sort(centres[:, 2])
+    last = x_nm[max(math.ceil(fraction * len(x_nm)) - 1, 0)]
+    end = min(int(last / store.spacing[2]) + 1, mask.shape[2]) if fraction < 1 else mask.shape[2]
+    near = (ops.shell(mask, inner_nm=0, outer_nm=TRAINING_BAND_NM, side="inside", spacing=store.spacing)
+            | ops.shell(mask, inner_nm=0, outer_nm=TRAINING_BAND_NM, side="outside", spacing=store.spacing))
+    x = da.arange(mask.shape[2], chunks=mask.chunks[2])[None, None, :]
+    painted = da.where(x < end, da.where(pores > 0, 2, near.astype(np.uint8)), 0).astype(np.uint8)
+    with progress(f"painting labels/{out}", store.chunks_to_write(mask.shape, averaged=False)) as advance:
+        store.write_annotations(out, painted, classes=["pore"], chunks=store.labels(nucleus).data.chunksize,
+                                progress=advance)
+    return {"x_end": end, "masks": int((centres[:, 2] < end * store.spacing[2]).sum())}
+
+
+def train_pore_model(store: Store, *, annotations: str, path: Path, minutes: float = TRAINING_MINUTES,
+                     rotations: Sequence[float] = ROTATIONS, every: int = EVERY, seed: int = 0,
+                     progress: ProgressReporter = no_progress) -> dict:
+    """Train the pore U-Net on ``labels/<annotations>`` (`paint_pore_training`) at full
+    resolution, rotated by ``rotations`` (none: Z planes only), and save it at ``path``;
+    returns its training record. Interrupted, it resumes from a checkpoint beside ``path``."""
+    from vemprof.learn import save_model, train_unet
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    description, weights, others = train_unet(
+        store, annotations, level=0, max_minutes=minutes, rotations=tuple(rotations), every=every, seed=seed,
+        checkpoint=path.with_name(path.name + ".checkpoint"), progress=progress)
+    save_model(path, description, weights, others=others, overwrite=True)
+    return description.training
+
+
+def detect_pores(store: Store, *, model: Path, nucleus: str, out: str, radius_nm: float = PORE_RADIUS_NM,
+                 threshold: float = THRESHOLD, device: str = "auto", progress: ProgressReporter = no_progress) -> int:
+    """Predict ``probabilities/<out>`` with the pore model at ``model`` over the search band
+    of ``labels/<nucleus>`` and write the pores found in it as ``labels/<out>`` (module
+    note); returns how many."""
+    from vemprof.learn import load_model, predict_where
+
+    if not 0 < threshold < 1:
+        raise VemprofError(f"--threshold must be between 0 and 1, got {threshold}")
+    if not model.exists():
+        raise VemprofError(f"no pore model at {model}; train one first (--steps train) or give it with --model")
+    started = dt.datetime.now(dt.timezone.utc)
+    description, _ = load_model(model)
+    if description.classes[1:] != ["pore"]:
+        raise VemprofError(f"{model} predicts {', '.join(description.classes[1:])}, not pores; give a pore model "
+                           "(made by --steps train)")
+    mask = store.labels(nucleus).data > 0
+    _check_nucleus(mask, name=nucleus)
+    spacing = np.asarray(store.spacing, np.float64)
+    band = (ops.shell(mask, inner_nm=0, outer_nm=SEARCH_INSIDE_NM, side="inside", spacing=spacing)
+            | ops.shell(mask, inner_nm=0, outer_nm=SEARCH_OUTSIDE_NM, side="outside", spacing=spacing))
+    predict_where(store, model, where=band, names=[out], device=device, progress=progress)
+    probability = store.probabilities(out).data
+    sigma_nm = SMOOTHING * radius_nm
+    peaks_nm = probability_peaks(probability, band, spacing=spacing, sigma_nm=sigma_nm, min_distance_nm=radius_nm,
+                                 threshold=threshold, progress=progress)
+    if len(peaks_nm) == 0:
+        raise VemprofError(f"no pore found: the pore model's probability never reaches {threshold} near the envelope "
+                           f"of labels/{nucleus}; lower --threshold or train on more pores")
+
+    def likely(box: tuple[slice, ...]) -> np.ndarray:
+        """The smoothed probability in ``box`` at least half the threshold."""
+        reach = [int(math.ceil(4 * sigma_nm / s)) for s in spacing]
+        wide = tuple(slice(max(b.start - r, 0), min(b.stop + r, n)) for b, r, n in zip(box, reach, band.shape))
+        smooth = _smoothed(np.asarray(probability[wide]), np.asarray(band[wide]), spacing=spacing, sigma_nm=sigma_nm)
+        return smooth[tuple(slice(b.start - w.start, b.stop - w.start) for b, w in zip(box, wide))] >= threshold / 2
+
+    discs = []
+    with progress("growing each pore from its maximum", len(peaks_nm)) as advance:
+        for label, centre in enumerate(peaks_nm, start=1):
+            discs.append(envelope_disc(mask, centre, label=label, spacing=spacing, radius_nm=radius_nm, keep=likely))
+            advance(1)
+    claimed = write_discs(store, out, discs, like=nucleus, dtype=np.uint32, progress=progress)
+    count = int(claimed["label"].nunique())
+    store.record("pores", outputs=[f"probabilities/{out}", f"labels/{out}"], started=started,
+                 parameters={"step": "detect", "model": str(model), "nucleus": nucleus, "radius_nm": radius_nm,
+                             "threshold": threshold, "smoothing_nm": sigma_nm, "search_inside_nm": SEARCH_INSIDE_NM,
+                             "search_outside_nm": SEARCH_OUTSIDE_NM, "rotations": description.training["rotations"],
+                             "pores": count})
+    return count
+
+
+def probability_peaks(probability: da.Array, band: da.Array, *, spacing, sigma_nm: float, min_distance_nm: float,
+                      threshold: float, block: tuple[int, int, int] = PEAK_BLOCK,
+                      progress: ProgressReporter = no_progress) -> np.ndarray:
+    """(n, 3) nm positions of the maxima of ``probability`` (uint8, 0–255) within ``band``,
+    smoothed by ``sigma_nm``, at least ``min_distance_nm`` apart and ``threshold`` (0–1)
+    high; sought ``block`` by block with a halo, so equal to the whole volume's."""
+    spacing = np.asarray(spacing, np.float64)
+    halo = [int(math.ceil((min_distance_nm + 4 * sigma_nm) / s)) for s in spacing]
+    radius = [max(int(round(min_distance_nm / s)), 1) for s in spacing]
+    grid = np.ogrid[tuple(slice(-r, r + 1) for r in radius)]
+    footprint = sum((g / r) ** 2 for g, r in zip(grid, radius)) <= 1
+    shape = probability.shape
+    starts = [range(0, n, b) for n, b in zip(shape, block)]
+    found = []
+    with progress("seeking the pores' maxima", math.prod(len(s) for s in starts)) as advance:
+        for corner in np.ndindex(*[len(s) for s in starts]):
+            core = [slice(s[i], min(s[i] + b, n)) for s, i, b, n in zip(starts, corner, block, shape)]
+            wide = tuple(slice(max(c.start - h, 0), min(c.stop + h, n)) for c, h, n in zip(core, halo, shape))
+            near = np.asarray(band[wide])
+            if near.any():
+                smooth = _smoothed(np.asarray(probability[wide]), near, spacing=spacing, sigma_nm=sigma_nm)
+                peaks = peak_local_max(smooth, footprint=footprint, threshold_abs=threshold, exclude_border=False)
+                peaks = peaks + [w.start for w in wide]
+                inside = np.all([(peaks[:, a] >= core[a].start) & (peaks[:, a] < core[a].stop) for a in range(3)],
+                                axis=0)
+                found.append(peaks[inside])
+            advance(1)
+    return np.concatenate(found) * spacing if found else np.zeros((0, 3))
+
+
+def _smoothed(probability: np.ndarray, band: np.ndarray, *, spacing, sigma_nm: float) -> np.ndarray:
+    """``probability`` (uint8) in 0–1, 0 outside ``band``, smoothed by ``sigma_nm``."""
+    inside = np.where(band, probability.astype(np.float32) / 255, np.float32(0))
+    return ndi.gaussian_filter(inside, sigma=sigma_nm / np.asarray(spacing), mode="nearest")
+
