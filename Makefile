@@ -3,7 +3,8 @@
 #                 find the cell from two painted planes (train, predict) and score it against the truth,
 #                 measure the mitochondria (S/V against the membranes, coloured by S/V), split the nucleus into
 #                 its sections and compare the density of the nuclear pores between them, find the pores by
-#                 3D operations (pockets, pore masks, their distribution) and score them against the truth
+#                 3D operations (pockets, pore masks), train the pore model on them and find the pores with it,
+#                 their distribution, and score both routes against the truth
 #   make test   — run the test suite
 # Each creates .venv and installs vemprof with what it needs, the deep-learning extra
 # included: `pip install torch==2.13.0` comes first (a CPU build lies on disk; any other
@@ -43,7 +44,7 @@ demo: $(STAMP)
 	$(BIN)/vemprof measure $(EXAMPLE)/phantom.zarr --labels pores --image none --sections sections
 	$(BIN)/vemprof points $(EXAMPLE)/phantom.zarr --labels pores --surface nucleus --regions sections
 	$(BIN)/vemprof compare $(EXAMPLE)/phantom.zarr --table pores --column knn8_mean_um --by section
-	$(BIN)/vemprof pores $(EXAMPLE)/phantom.zarr --prefix found_ --steps pockets,masks,distribute,score
+	$(BIN)/vemprof pores $(EXAMPLE)/phantom.zarr --prefix found_ --steps pockets,masks,train,detect,distribute,score
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -86,7 +86,7 @@ def test_the_distribution_of_the_phantoms_pores_by_section(vemprof_cli, tmp_path
     assert test["mean_a"] < test["mean_b"] and test["student_p"] < 0.05  # the denser section: nearer neighbours
     figures = sorted(path.name for path in (tmp_path / "cell_pores").iterdir())
     assert figures == ["pores_kde_score.glb", "pores_kde_score.png", "pores_knn8_mean_um.glb",
-                       "pores_knn8_mean_um.png", "sections_knn.png"]
+                       "pores_knn8_mean_um.png", "pores_steps.png", "sections_knn.png"]
 
 
 def test_a_volume_too_large_for_memory_gets_the_same_pockets_step_by_step(tmp_path, monkeypatch):
