@@ -516,6 +516,9 @@ FAILURES = [
             "surface); give --contrast em or --contrast backscatter"),
     Failure("pores cell.zarr --nucleus round --contrast em", a_store_with_odd_nuclei,
             "no pocket found under the envelope of labels/round; check --contrast"),
+    # pipeline
+    Failure("pipeline check nope.yaml", a_store,
+            "no pipeline file nope.yaml; write one (vemprof pipeline show > nope.yaml) or fix the path"),
     # render
     Failure("render cell.zarr --labels nucleus --color-by volume_um3 --out f.png", a_store,
             "no table tables/nucleus in cell.zarr; measure the objects first: vemprof measure cell.zarr --labels"),

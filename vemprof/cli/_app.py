@@ -539,6 +539,29 @@ def _chunk_shape(text: str) -> tuple[int, int, int]:
     return chunk_shape
 
 
+pipeline_app = typer.Typer(help="Pipelines as files: show the published workflow, check one of yours.",
+                           no_args_is_help=True)
+app.add_typer(pipeline_app, name="pipeline")
+
+
+@pipeline_app.command("show")
+def pipeline_show() -> None:
+    """Print the default pipeline (the published workflow, end to end), comments included."""
+    from vemprof.pipeline import pipeline_text
+
+    print(pipeline_text(), end="")
+
+
+@pipeline_app.command("check")
+def pipeline_check(file: Path = typer.Argument(..., help="A pipeline file (YAML).")) -> None:
+    """Validate a pipeline file: its steps, their order, parameters and model paths."""
+    from vemprof.pipeline import load_pipeline
+
+    pipeline = load_pipeline(file)
+    console.print(f"{file}: a valid pipeline, '{pipeline.name}': {' → '.join(s.step for s in pipeline.steps)}",
+                  highlight=False)
+
+
 def run() -> int:
     """Run the app on ``sys.argv``; the exit status, with user errors as one line on
     standard error (status 2). An interrupt is status 130 (typer turns Ctrl-C inside a
