@@ -499,6 +499,8 @@ FAILURES = [
             "--training-fraction must be in (0, 1], got 0.0"),
     Failure("pores cell.zarr --steps detect --nucleus round --model nope.zip", a_store_with_odd_nuclei,
             "no pore model at nope.zip; train one first (--steps train) or give it with --model"),
+    Failure("pores cell.zarr --steps train --nucleus round --rounds 0", a_store_with_odd_nuclei,
+            "--rounds must be at least 1, got 0"),
     Failure("pores cell.zarr --steps detect --nucleus round --threshold 1", a_store_with_odd_nuclei,
             "--threshold must be between 0 and 1, got 1.0"),
     Failure("pores cell.zarr --steps distribute --pores nope --nucleus round", a_store_with_odd_nuclei,

@@ -1,6 +1,7 @@
 """The 3D-aware pore model: the envelope painted from the pore masks in part of the
-nucleus, the pores as maxima of the smoothed probability (block by block as whole), and
-the steps train, detect and score run from the command line on a small phantom."""
+nucleus (in a second round, from the pores the first model found), the pores as maxima
+of the smoothed probability (block by block as whole), and the steps train, detect and
+score run from the command line on a small phantom."""
 
 import numpy as np
 
@@ -85,3 +86,18 @@ def test_pores_found_by_a_model_trained_with_and_without_rotations(vemprof_cli, 
     assert set(detection["route"]) == {"3D operations", "learned, rotated 30/60/90°", "learned, Z planes only"}
     refused = vemprof_cli("pores", "cell.zarr", "--prefix", "found_", "--steps", "detect", "--model", "none.zip")
     assert refused.code == 2 and "no pore model at none.zip" in refused.stderr
+
+
+def test_a_second_round_learns_from_the_pores_the_first_model_found(tmp_path):
+    from vemprof.workflows import train_in_rounds
+
+    phantom = make_phantom(shape=(64, 128, 128), spacing=(60, 50, 50), seed=0)
+    store = write_dataset(tmp_path / "cell.zarr", raw=phantom.image, spacing=phantom.spacing, tables={},
+                          labels={"nucleus": phantom.labels["nucleus"], "pores": phantom.labels["pores"]},
+                          step="test", parameters={})
+    records = train_in_rounds(store, nucleus="nucleus", masks="pores", annotations="training",
+                              path=tmp_path / "pore_model.zip", rounds=2, minutes=0.2, threshold=0.1)
+    assert [(record["round"], record["targets"]) for record in records] == [(1, "pores"), (2, "pore_model_round1")]
+    found = np.asarray(store.labels("pore_model_round1").data)
+    touching_the_part = len(np.unique(found[..., : records[1]["x_end"]])) - 1  # centroids in it, or not
+    assert 0 < records[1]["masks"] <= touching_the_part

@@ -457,6 +457,9 @@ def pores(
                                   help="train: rotations about X and Y (degrees), or none for Z planes only."),
     training_fraction: float = typer.Option(0.5, "--training-fraction",
                                             help="train: the share of the pore masks painted for training."),
+    rounds: int = typer.Option(1, "--rounds", help="train: rounds; each after the first learns from the pores "
+                                                   "the last model found (self-training; a training and a "
+                                                   "detection more each)."),
     xy_baseline: bool = typer.Option(False, "--xy-baseline",
                                      help="train, detect: also a model without rotations (labels/Ppores_xy), "
                                           "so that score measures what rotations gain."),
@@ -478,7 +481,7 @@ def pores(
 
     run_pores(store, nucleus=nucleus, steps=steps, prefix=prefix, contrast=contrast, pockets_chain=pockets_chain,
               pore_radius_nm=pore_radius_nm, model=model, train_minutes=train_minutes, rotations=rotations,
-              training_fraction=training_fraction, xy_baseline=xy_baseline, threshold=threshold,
+              training_fraction=training_fraction, rounds=rounds, xy_baseline=xy_baseline, threshold=threshold,
               pores_labels=pores_labels, figures=figures, truth=truth, tolerance_nm=tolerance_nm, console=console)
 
 

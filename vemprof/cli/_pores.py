@@ -17,8 +17,9 @@ STEPS = ("pockets", "masks", "train", "detect", "distribute", "score")
 
 def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: str, pockets_chain: Path | None,
               pore_radius_nm: float, model: Path | None, train_minutes: float, rotations: str,
-              training_fraction: float, xy_baseline: bool, threshold: float, pores_labels: str | None,
-              figures: Path | None, truth: str, tolerance_nm: float, console: Console) -> None:
+              training_fraction: float, rounds: int, xy_baseline: bool, threshold: float,
+              pores_labels: str | None, figures: Path | None, truth: str, tolerance_nm: float,
+              console: Console) -> None:
     """Run the chosen ``steps`` (comma-separated, of `STEPS`) on the store at ``store``;
     outputs are named with ``prefix``, and a phantom's ground truth is never overwritten."""
     from vemprof.store import Store
@@ -28,10 +29,9 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
         distribute_pores,
         find_pockets,
         find_pore_masks,
-        paint_pore_training,
         pore_steps_figure,
         score_detection,
-        train_pore_model,
+        train_in_rounds,
     )
 
     chosen = [step.strip() for step in steps.split(",") if step.strip()]
@@ -64,15 +64,16 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
                                 radius_nm=pore_radius_nm, progress=rich_progress)
         console.print(f"marked {count} pores above the pockets; wrote labels/{prefix}pore_masks")
     if "train" in chosen:
-        painted = paint_pore_training(dataset, nucleus=nucleus, masks=f"{prefix}pore_masks",
-                                      out=f"{prefix}pore_training", fraction=training_fraction, progress=rich_progress)
-        console.print(f"painted the envelope with {painted['masks']} pore masks (X < {painted['x_end']} voxels) "
-                      f"in labels/{prefix}pore_training")
         for _, path, turns in learned:
-            record = train_pore_model(dataset, annotations=f"{prefix}pore_training", path=path,
-                                      minutes=train_minutes, rotations=turns, progress=rich_progress)
-            console.print(f"trained the pore model ({_route(turns)}; {record['iterations']} iterations, "
-                          f"{record['minutes']:.1f} min, validation IoU {record['best_mean_iou']:.2f}); wrote {path}")
+            records = train_in_rounds(dataset, nucleus=nucleus, masks=f"{prefix}pore_masks",
+                                      annotations=f"{prefix}pore_training", path=path, rounds=rounds,
+                                      fraction=training_fraction, minutes=train_minutes, rotations=turns,
+                                      radius_nm=pore_radius_nm, threshold=threshold, progress=rich_progress)
+            for record in records:
+                console.print(f"round {record['round']}: trained the pore model ({_route(turns)}) on the "
+                              f"{record['masks']} pores of labels/{record['targets']} with X < {record['x_end']} "
+                              f"voxels; {record['iterations']} iterations, {record['minutes']:.1f} min, validation "
+                              f"IoU {record['best_mean_iou']:.2f}; wrote {path}")
     if "detect" in chosen:
         for name, path, _ in learned:
             count = detect_pores(dataset, model=path, nucleus=nucleus, out=name, radius_nm=pore_radius_nm,

@@ -1,19 +1,22 @@
 """The 3D-aware pore model: steps ``train`` and ``detect`` of `vemprof pores`.
 
-Training (`paint_pore_training`, `train_pore_model`): the pore masks (step ``masks``) are
-the targets. In a part of the nucleus (the slab along X holding `TRAINING_FRACTION` of
+Training (`paint_pore_training`, `train_pore_model`, `train_in_rounds`): the pore masks
+(step ``masks``) are the targets. In a part of the nucleus (the slab along X holding `TRAINING_FRACTION` of
 the masks), every voxel within `TRAINING_BAND_NM` of the nucleus's surface is painted:
 pore where a mask is, background elsewhere. The 2D U-Net learns from those Z planes and,
 the published recipe, from every `EVERY`-th plane of that part rotated by 30°, 60° and
 90° about X and about Y (`learn.rotated_planes`): a pore cut across in XY is seen
 face-on in a rotated plane, so the network learns pores at every tilt of the envelope.
+With more than one round, the next model learns from the pores the last one found, which
+are more often right than the masks (self-training).
 
 Detection (`detect_pores`): the network predicts only near the envelope (the search
 band, `SEARCH_INSIDE_NM` inside to `SEARCH_OUTSIDE_NM` outside the surface;
 `learn.predict_where`), so its cost grows with the nuclear surface, not the volume.
-The probability (``probabilities/<out>``, 0 where no tile ran), masked to the band, is smoothed at `SMOOTHING` of the pore radius and
-its maxima at least a pore radius apart and above `THRESHOLD` are the pores (a strict
-watershed's seeds: one per pore, however the probability of neighbours runs together).
+The probability (``probabilities/<out>``, 0 where no tile ran), masked to the band, is
+smoothed at `SMOOTHING` of the pore radius, and its maxima at least a pore radius apart
+and above `THRESHOLD` are the pores (a strict watershed's seeds: one per pore, however
+the probability of neighbours runs together).
 Each pore grows from its maximum through the envelope (`envelope_disc`) where the
 smoothed probability is at least half the threshold, no farther than the pore radius,
 a voxel claimed by two pores going to the nearer: a pore instance, ``labels/<out>``.
@@ -103,6 +106,30 @@ def train_pore_model(store: Store, *, annotations: str, path: Path, minutes: flo
         checkpoint=path.with_name(path.name + ".checkpoint"), progress=progress)
     save_model(path, description, weights, others=others, overwrite=True)
     return description.training
+
+
+def train_in_rounds(store: Store, *, nucleus: str, masks: str, annotations: str, path: Path, rounds: int = 1,
+                    fraction: float = TRAINING_FRACTION, minutes: float = TRAINING_MINUTES,
+                    rotations: Sequence[float] = ROTATIONS, radius_nm: float = PORE_RADIUS_NM,
+                    threshold: float = THRESHOLD, progress: ProgressReporter = no_progress) -> list[dict]:
+    """Paint ``labels/<annotations>`` from the pore masks ``labels/<masks>`` and train the
+    pore model at ``path`` on it; with ``rounds`` > 1, again on the pores that model finds
+    (``labels/<path's stem>_round<k>``), each round's labels better than the last
+    (self-training). Returns each round's painting and training records."""
+    if rounds < 1:
+        raise VemprofError(f"--rounds must be at least 1, got {rounds}")
+    records, targets = [], masks
+    for round_ in range(1, rounds + 1):
+        painted = paint_pore_training(store, nucleus=nucleus, masks=targets, out=annotations, fraction=fraction,
+                                      progress=progress)
+        trained = train_pore_model(store, annotations=annotations, path=path, minutes=minutes, rotations=rotations,
+                                   progress=progress)
+        records.append({"round": round_, "targets": targets, **painted, **trained})
+        if round_ < rounds:
+            targets = f"{path.stem}_round{round_}"
+            detect_pores(store, model=path, nucleus=nucleus, out=targets, radius_nm=radius_nm, threshold=threshold,
+                         progress=progress)
+    return records
 
 
 def detect_pores(store: Store, *, model: Path, nucleus: str, out: str, radius_nm: float = PORE_RADIUS_NM,
