@@ -11,6 +11,6 @@ from vemprof.learn._unet_train import train_unet
 
 __all__ = [
     "DEFAULT_KINDS", "KINDS", "FeatureBank", "ModelDescription", "annotate_planes", "classify_store",
-    "clean_cell_mask", "compute_features", "features_dask", "load_model", "plane_annotations", "predict_where", "save_model",
-    "export_model", "import_model", "rotated_planes", "train_classifier", "train_unet",
+    "clean_cell_mask", "compute_features", "features_dask", "load_model", "plane_annotations", "predict_where",
+    "save_model", "export_model", "import_model", "rotated_planes", "train_classifier", "train_unet",
 ]

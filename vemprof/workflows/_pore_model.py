@@ -1,9 +1,9 @@
 """The 3D-aware pore model: steps ``train`` and ``detect`` of `vemprof pores`.
 
 Training (`paint_pore_training`, `train_pore_model`, `train_in_rounds`): the pore masks
-(step ``masks``) are the targets. In a part of the nucleus (the slab along X holding `TRAINING_FRACTION` of
-the masks), every voxel within `TRAINING_BAND_NM` of the nucleus's surface is painted:
-pore where a mask is, background elsewhere. The 2D U-Net learns from those Z planes and,
+(step ``masks``) are the targets. In a part of the nucleus (the slab along X holding
+`TRAINING_FRACTION` of the masks), every voxel within `TRAINING_BAND_NM` of the
+nucleus's surface is painted: pore where a mask is, background elsewhere. The 2D U-Net learns from those Z planes and,
 the published recipe, from every `EVERY`-th plane of that part rotated by 30°, 60° and
 90° about X and about Y (`learn.rotated_planes`): a pore cut across in XY is seen
 face-on in a rotated plane, so the network learns pores at every tilt of the envelope.
@@ -58,7 +58,7 @@ TRAINING_MINUTES = 5.0
 #: nucleus's surface, nm (the envelope and a pore's reach on either side).
 SEARCH_INSIDE_NM = 120.0
 SEARCH_OUTSIDE_NM = 80.0
-#: Gaussian smoothing of the probability, in pore radii (25 nm for the 60 nm default).
+#: Gaussian smoothing of the probability, in pore radii (24 nm for the 60 nm default).
 SMOOTHING = 0.4
 #: A pore: a maximum of the smoothed probability at least this high.
 THRESHOLD = 0.3
