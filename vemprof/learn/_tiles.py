@@ -69,12 +69,11 @@ def predict_region(
     window = prepare(np.asarray(image[zs, top : starts[0][-1] + tile, left : starts[1][-1] + tile]))
     weights = blend_weights(tile)
     inside = (slice(ys.start - top, ys.stop - top), slice(xs.start - left, xs.stop - left))
-    wanted = np.ones(window.shape, bool)
+    places = [(z, y - top, x - left) for z in range(window.shape[0]) for y in starts[0] for x in starts[1]]
     if where is not None:
-        wanted[:] = False
+        wanted = np.zeros(window.shape, bool)
         wanted[(slice(None), *inside)] = where
-    places = [(z, y - top, x - left) for z in range(window.shape[0]) for y in starts[0] for x in starts[1]
-              if wanted[z, y - top : y - top + tile, x - left : x - left + tile].any()]
+        places = [(z, y, x) for z, y, x in places if wanted[z, y : y + tile, x : x + tile].any()]
     total = np.zeros((classes, *window.shape), np.float32)
     if where is None:  # every plane has the same tiles: one plane's weights serve all
         weight_sum = np.zeros(window.shape[1:], np.float32)

@@ -286,7 +286,6 @@ def normalize_local_contrast(image: Any, *, window_nm: float, spacing: Sequence[
     return block(image)
 
 
-
 def _masked_contrast_block(image: np.ndarray, mask: np.ndarray, *, sigma_voxels: tuple[float, ...]) -> np.ndarray:
     inside = mask.astype(bool)
     weight = local_mean(inside.astype(np.float64), sigma_voxels)
