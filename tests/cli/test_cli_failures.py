@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from vemprof.store import import_volume
+from vemprof.store import Store, import_volume
 
 
 def em_stack(shape=(16, 48, 40)) -> np.ndarray:
@@ -50,6 +50,10 @@ def nothing(folder: Path, store: Path) -> None:
 
 def a_store(folder: Path, store: Path) -> None:
     shutil.copytree(store, folder / "cell.zarr")
+
+
+def an_empty_store(folder: Path, store: Path) -> None:
+    Store.create(folder / "empty.zarr")
 
 
 def a_store_with_a_round_nucleus(folder: Path, store: Path) -> None:
@@ -521,6 +525,11 @@ FAILURES = [
     # pipeline
     Failure("pipeline check nope.yaml", a_store,
             "no pipeline file nope.yaml; write one (vemprof pipeline show > nope.yaml) or fix the path"),
+    Failure("profile cell.zarr --pipeline nope.yaml", a_store,
+            "no pipeline file nope.yaml; write one (vemprof pipeline show > nope.yaml) or fix the path"),
+    Failure("profile nope.tif", nothing, "no such dataset store or stack: nope.tif; give a store"),
+    Failure("profile cell.zarr", a_store, "has no annotation image labels/cell_scribbles; paint one"),
+    Failure("profile empty.zarr", an_empty_store, "holds no raw image; import a stack into it first"),
     # render
     Failure("render cell.zarr --labels nucleus --color-by volume_um3 --out f.png", a_store,
             "no table tables/nucleus in cell.zarr; measure the objects first: vemprof measure cell.zarr --labels"),

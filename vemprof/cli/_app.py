@@ -154,7 +154,7 @@ def preview(
     labels: Optional[list[str]] = typer.Option(None, "--labels", help="Label images to overlay (default: all)."),
 ) -> None:
     """Write a montage of slices with the label images overlaid."""
-    from vemprof.cli._preview import write_preview
+    from vemprof.render import write_preview
 
     path = write_preview(store, out=out, label_names=labels)
     console.print(f"wrote {path}")
@@ -563,6 +563,23 @@ def pipeline_check(file: Path = typer.Argument(..., help="A pipeline file (YAML)
     pipeline = load_pipeline(file)
     console.print(f"{file}: a valid pipeline, '{pipeline.name}': {' → '.join(s.step for s in pipeline.steps)}",
                   highlight=False)
+
+
+@app.command()
+def profile(
+    target: Path = typer.Argument(..., metavar="STORE_OR_STACK",
+                                  help="A dataset store, or a stack (TIFF, MRC, HDF5…) to import into STACK.zarr."),
+    pipeline: Optional[Path] = typer.Option(None, "--pipeline", metavar="FILE", show_default="the published workflow",
+                                            help="The pipeline file (vemprof pipeline show > FILE to start one)."),
+    prefix: str = typer.Option("", "--prefix", metavar="P", help="Name every output with P: labels/Pnucleus, …"),
+    folder: Optional[Path] = typer.Option(None, "--folder", metavar="DIR", show_default="STORE_profile/ beside it",
+                                          help="Where the models, figures and report go."),
+) -> None:
+    """Run a pipeline on a store, step by step: each step done before with the same parameters and inputs is
+    skipped, each changed one and those after it that read its outputs run again; an interrupted run resumes."""
+    from vemprof.cli._profile import run_profile
+
+    run_profile(target, pipeline=pipeline, prefix=prefix, folder=folder, console=console)
 
 
 def run() -> int:

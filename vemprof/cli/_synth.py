@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from vemprof.cli._preview import write_preview
+from vemprof.render import write_preview
 from vemprof.cli._rich_progress import rich_progress
 from vemprof.errors import VemprofError
 from vemprof.store import check_output_file, refuse_existing, write_dataset, write_tiled_dataset

@@ -25,7 +25,7 @@ IN_MEMORY_VOXELS = 2 ** 27
 
 def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell: str | None = None,
                    nucleus: str | None = None, max_distance_um: float | None = None, sections: str | None = None,
-                   csv: Path | None = None,
+                   csv: Path | None = None, compartments: str = "compartments",
                    progress: ProgressReporter = no_progress) -> pd.DataFrame:
     """The object table of ``labels/<labels>`` (`object_table`), with the intensity
     columns of ``image`` (``"raw"``, a probability map's name, or None), written as
@@ -37,7 +37,7 @@ def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell
     and its distances to the membranes (`membrane_distances`: volumes of up to
     `IN_MEMORY_VOXELS` read whole; larger ones block by block, exact at every range with
     the transforms staged in the store, or with ``max_distance_um`` exact up to it and
-    inf beyond), and the class's row of ``tables/compartments``
+    inf beyond), and the class's row of ``tables/<compartments>``
     (`compartment_table`) is written or replaced. With the label image ``sections``
     (`vemprof.spatial.split_nucleus`), each object gets the ``section`` nearest its
     centroid."""
@@ -66,9 +66,9 @@ def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell
         table = table.merge(_membrane_columns(store, volume.data, table, cell=cell, nucleus=nucleus,
                                               max_distance_um=max_distance_um), on="label")
         row = compartment_table({labels: volume.data}, cell=cells, nucleus=nuclei, spacing=store.spacing)
-        others = store.read_table("compartments") if "compartments" in store.table_names else row.iloc[:0]
-        store.write_table("compartments", pd.concat([others[others["class"] != labels], row], ignore_index=True))
-        outputs.append("tables/compartments")
+        others = store.read_table(compartments) if compartments in store.table_names else row.iloc[:0]
+        store.write_table(compartments, pd.concat([others[others["class"] != labels], row], ignore_index=True))
+        outputs.append(f"tables/{compartments}")
     store.write_table(labels, table)
     if csv is not None:
         table.to_csv(csv, index=False)

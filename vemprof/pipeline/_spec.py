@@ -81,6 +81,8 @@ class DistancesStep(_Step):
 
     step: Literal["distances"]
     labels: str = Field("mitochondria", description="the objects")
+    cell: str = Field("cell", description="the cell's label image (its surface: the plasma membrane)")
+    nucleus: str = Field("nucleus", description="the nucleus's label image (its surface: the envelope)")
     to: str | None = Field("mitochondria", description="the objects whose nearest one each gets (None: none)")
     radius_um: float = Field(1.0, gt=0, description="neighbours counted within this, µm")
 
@@ -120,6 +122,8 @@ class DistributionStep(_Step):
     """Where the pores lie: kNN, KDE, density per µm² per nucleus section, the t-test."""
 
     step: Literal["distribution"]
+    nucleus: str = Field("nucleus", description="the nucleus's label image")
+    pores: str = Field("pores", description="the pores' label image (as the pores step names it)")
     k: int = Field(8, ge=1, description="neighbours of the mean kNN distance")
     bandwidth_um: float = Field(0.1, gt=0, description="the KDE's bandwidth, µm")
 

@@ -44,9 +44,10 @@ def phantom_montage(
     z_slices: Sequence[int] | None = None,
     y_slice: int | None = None,
     title: str | None = None,
+    overlaid: str = "ground truth",
 ) -> Path:
     """Write a PNG: XY slices at several depths and one XZ slice, each plain and with the
-    ground truth overlaid, with a scale bar in µm.
+    ground truth (or the labels ``overlaid`` names) overlaid, with a scale bar in µm.
 
     Parameters
     ----------
@@ -64,6 +65,8 @@ def phantom_montage(
     y_slice : int, optional
         Row of the XZ slice; default the middle.
     title : str, optional
+    overlaid : str
+        What the overlaid labels are, in each lower panel's title.
 
     Returns
     -------
@@ -81,7 +84,7 @@ def phantom_montage(
         grey = np.asarray(image[index])
         planes = {key: np.asarray(value[index]) for key, value in labels.items()}
         _show(axes[0, column], grey, pixel, name)
-        _show(axes[1, column], _overlay(grey, planes), pixel, name + ", ground truth")
+        _show(axes[1, column], _overlay(grey, planes), pixel, f"{name}, {overlaid}")
     return _save(fig, path, title=title, legend_height=0.04, title_height=0.03, dpi=110)
 
 

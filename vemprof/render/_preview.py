@@ -1,4 +1,4 @@
-"""``vemprof preview``: a montage PNG of a store's raw image with its labels overlaid."""
+"""A montage PNG (``vemprof preview``) of a store's raw image with its labels overlaid."""
 
 from __future__ import annotations
 
@@ -10,16 +10,18 @@ from vemprof.synth import phantom_montage
 PREVIEW_PIXELS = 1024
 
 
-def write_preview(path: Path, *, out: Path | None = None, label_names: list[str] | None = None) -> Path:
+def write_preview(path: Path, *, out: Path | None = None, label_names: list[str] | None = None, prefix: str = "",
+                  overlaid: str = "ground truth") -> Path:
     """Render the montage from the coarsest pyramid level that keeps ≥ 1024 pixels across,
-    reading only the slices shown."""
+    reading only the slices shown; label images named with ``prefix`` (e.g. ``found_cell``)
+    are drawn as their kind (``cell``), and ``overlaid`` says what they are."""
     store = Store.open(path)
     out = check_output_file(out or path.with_suffix(".png"))
     level = _preview_level(store)
     raw = store.raw(level=level)
     names = label_names if label_names is not None else store.label_names
-    labels = {name: store.labels(name, level=level).data for name in names}
-    phantom_montage(raw.data, labels, spacing=raw.spacing, path=out)
+    labels = {name.removeprefix(prefix): store.labels(name, level=level).data for name in names}
+    phantom_montage(raw.data, labels, spacing=raw.spacing, path=out, overlaid=overlaid)
     return out
 
 

@@ -1,0 +1,129 @@
+"""`vemprof profile`: a pipeline run step by step on a store. A rerun skips what is done
+and unchanged; a changed parameter redoes its step and those that read its outputs; a run
+killed with SIGKILL at any moment resumes and ends with the same results as one never
+disturbed; a phantom's truth is never overwritten; the whole workflow, pores and report
+included, runs on a small phantom."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vemprof.learn import annotate_planes
+from vemprof.store import Store, write_dataset
+from vemprof.synth import make_phantom
+
+#: A quick pipeline over segmentations given as inputs: cell vs resin, then measurements.
+QUICK = """name: quick
+steps:
+  - step: cell
+    level: 0
+    trees: 20
+  - step: measure
+  - step: distances
+  - step: statistics
+"""
+
+
+@pytest.fixture(scope="module")
+def segmented(tmp_path_factory):
+    """A store as a person brings it: the image, the nucleus and mitochondria segmented
+    (as inputs, not a phantom's truth), the cell painted on every 16th plane."""
+    folder = tmp_path_factory.mktemp("profile")
+    phantom = make_phantom(shape=(48, 96, 96), spacing=(60, 50, 50), seed=1)
+    store = write_dataset(folder / "cell.zarr", raw=phantom.image, spacing=phantom.spacing, tables={},
+                          labels={name: phantom.labels[name] for name in ("cell", "nucleus", "mitochondria")},
+                          step="segmented by hand", parameters={})
+    annotate_planes(store, "cell_scribbles", from_labels="cell", every=16, fraction=0.5)
+    (folder / "quick.yaml").write_text(QUICK)
+    return folder
+
+
+def fresh_copy(segmented, tmp_path):
+    shutil.copytree(segmented, tmp_path, dirs_exist_ok=True)
+    return tmp_path / "cell.zarr", tmp_path / "quick.yaml"
+
+
+def outcomes(result) -> dict[str, str]:
+    """{step: 'ran' or 'skipped'} from the command's output."""
+    lines = [line for line in result.stdout.splitlines() if line.startswith("[") and "]" in line]
+    found = {}
+    for line in lines:
+        step = line.split("] ")[1].split(":")[0]
+        found[step] = "skipped" if "skipped" in line else "ran"
+    return found
+
+
+def test_a_rerun_skips_every_step_and_a_change_redoes_only_what_it_touches(vemprof_cli, segmented, tmp_path):
+    store, pipeline = fresh_copy(segmented, tmp_path)
+    first = vemprof_cli("profile", store, "--pipeline", pipeline)
+    assert first.code == 0, first
+    assert outcomes(first) == dict.fromkeys(["cell", "measure", "distances", "statistics"], "ran")
+    again = vemprof_cli("profile", store, "--pipeline", pipeline)
+    assert outcomes(again) == dict.fromkeys(["cell", "measure", "distances", "statistics"], "skipped")
+
+    pipeline.write_text(QUICK.replace("  - step: distances\n", "  - step: distances\n    radius_um: 0.5\n"))
+    changed = vemprof_cli("profile", store, "--pipeline", pipeline)
+    assert outcomes(changed) == {"cell": "skipped", "measure": "skipped", "distances": "ran", "statistics": "ran"}
+    assert "n_mitochondria_within_0.5_um" in Store.open(store).read_table("mitochondria")
+
+    annotate_planes(Store.open(store), "cell_scribbles", from_labels="cell", every=12, fraction=0.5,
+                    overwrite=True)  # new scribbles: everything downstream of the cell is redone
+    repainted = vemprof_cli("profile", store, "--pipeline", pipeline)
+    assert set(outcomes(repainted).values()) == {"ran"}
+
+
+def table_values(store) -> dict[str, pd.DataFrame]:
+    dataset = Store.open(store)
+    return {name: dataset.read_table(name) for name in ("mitochondria", "nucleus", "compartments",
+                                                        "mitochondria_correlations")}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL as on Linux and macOS")
+def test_a_run_killed_at_any_moment_resumes_to_the_same_results(segmented, tmp_path):
+    undisturbed, pipeline = fresh_copy(segmented, tmp_path / "undisturbed")
+    command = [sys.executable, "-m", "vemprof", "profile"]
+    subprocess.run([*command, undisturbed, "--pipeline", pipeline], check=True, capture_output=True)
+    expected = table_values(undisturbed)
+
+    killed, pipeline = fresh_copy(segmented, tmp_path / "killed")
+    for delay in (1.5, 3.5, 6.0):  # while importing libraries, training or predicting, measuring
+        process = subprocess.Popen([*command, killed, "--pipeline", pipeline], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        dataset = Store.open(killed)  # every output there is whole: readable to its last voxel
+        for name in dataset.label_names:
+            np.asarray(dataset.labels(name).data)
+        for name in dataset.table_names:
+            dataset.read_table(name)
+    finished = subprocess.run([*command, killed, "--pipeline", pipeline], capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    for name, table in table_values(killed).items():
+        pd.testing.assert_frame_equal(table, expected[name], obj=name)
+
+
+def test_a_phantoms_truth_is_never_overwritten(vemprof_cli, tmp_path):
+    made = vemprof_cli(*f"synth {tmp_path / 'p.zarr'} --set shape=32,96,96 --voxel-size 60,50,50 --no-preview"
+                       .split())
+    assert made.code == 0
+    annotate_planes(Store.open(tmp_path / "p.zarr"), "cell_scribbles", from_labels="cell", every=16)
+    annotate_planes(Store.open(tmp_path / "p.zarr"), "organelle_annotations", from_labels="nucleus,mitochondria")
+    refused = vemprof_cli("profile", tmp_path / "p.zarr")
+    assert refused.code == 2 and "ground truth" in refused.stderr and "--prefix found_" in refused.stderr
+    assert not (tmp_path / "p_profile").exists()
+
+
+def test_a_store_without_the_annotations_the_pipeline_trains_on_is_one_line(vemprof_cli, segmented, tmp_path):
+    store, pipeline = fresh_copy(segmented, tmp_path)
+    pipeline.write_text(QUICK.replace("    level: 0\n", "    level: 0\n    annotations: scribbles\n"))
+    result = vemprof_cli("profile", store, "--pipeline", pipeline)
+    assert result.code == 2 and "no annotation image labels/scribbles" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
