@@ -48,7 +48,8 @@ def write_report(store: Store, *, folder: Path, prefix: str, pipeline) -> Path:
               ("compartments", "mitochondria", "nucleus", "mitochondria_correlations", "pores", "pore_density",
                "pore_sections_test") if prefix + made in store.table_names}
     _write_tables(tables, folder / "tables")
-    shown = [prefix + made for made in ("cell", "nucleus", "mitochondria", "pores") if prefix + made in store.label_names]
+    shown = [prefix + made for made in ("cell", "nucleus", "mitochondria", "pores")
+             if prefix + made in store.label_names]
     slices = write_preview(store.path, out=folder / "slices.png", label_names=shown, prefix=prefix,
                            overlaid="found") if shown else None
     sv = None
@@ -120,7 +121,8 @@ def _summary(mitochondria: pd.DataFrame | None) -> str:
         return ""
     sv = mitochondria["sv_ratio_per_um"]
     return (f"<p class='numbers'>{len(mitochondria)} mitochondria, {mitochondria['volume_um3'].sum():.3g} µm³ in "
-            f"all; S/V median {sv.median():.3g} µm⁻¹ (quartiles {sv.quantile(.25):.3g}–{sv.quantile(.75):.3g}).</p>")
+            f"all; S/V median {sv.median():.3g} µm⁻¹ (quartiles {sv.quantile(.25):.3g}–"
+            f"{sv.quantile(.75):.3g}).</p>")
 
 
 def _provenance(store: Store, pipeline) -> str:
