@@ -61,6 +61,7 @@ class OrganellesStep(_Step):
     annotations: str = Field("organelle_annotations", description="the painted planes' annotation image")
     model: Path | None = Field(None, description="a trained U-Net to use instead of training one")
     max_minutes: float = Field(10.0, gt=0, description="the longest training, minutes")
+    max_iterations: int = Field(5000, ge=1, description="the most training steps (a fixed amount of training)")
     rotations: tuple[float, ...] = Field((), description="degrees of rotated training planes, e.g. [30, 60, 90]")
     cleanup: dict[str, dict[str, float]] = Field(
         {}, description="clean-up overrides by class, e.g. {mitochondria: {neck_ratio: 0.5}}")

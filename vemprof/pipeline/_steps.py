@@ -91,7 +91,8 @@ def run_organelles(run: Run, step: OrganellesStep) -> None:
     if model is None:
         path = run.folder / "organelle_model.zip"
         description, weights, others = train_unet(
-            run.store, step.annotations, max_minutes=step.max_minutes, rotations=step.rotations,
+            run.store, step.annotations, max_minutes=step.max_minutes, max_iterations=step.max_iterations,
+            rotations=step.rotations,
             checkpoint=path.with_name(path.name + ".checkpoint"), progress=run.progress)
         model = save_model(path, description, weights, others=others, overwrite=True)
         run.say(f"trained the organelle U-Net on labels/{step.annotations} "
@@ -148,7 +149,7 @@ def run_statistics(run: Run, step: StatisticsStep) -> None:
 
 
 def plan_pores(run: Run, step: PoresStep) -> Plan:
-    made = ("pockets", "pore_masks", "pore_training", "pores")
+    made = ("pockets", "pore_masks", "pores") + (("pore_training",) if step.model is None else ())
     return Plan(reads=["raw", f"labels/{run.name(step.nucleus)}"],
                 writes=[*(f"labels/{run.name(n)}" for n in made), f"probabilities/{run.name('pores')}"],
                 files=[path for path in (step.model, step.pockets_chain) if path is not None])
@@ -192,9 +193,9 @@ def run_distribution(run: Run, step: DistributionStep) -> None:
     from vemprof.spatial import split_nucleus
     from vemprof.workflows import distribute_pores
 
-    split_nucleus(run.store, nucleus=run.name(step.nucleus), out=run.name("sections"), progress=run.progress)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        split_nucleus(run.store, nucleus=run.name(step.nucleus), out=run.name("sections"), progress=run.progress)
         tables = distribute_pores(run.store, pores=run.name(step.pores), nucleus=run.name(step.nucleus),
                                   sections=run.name("sections"), prefix=run.prefix, figures=run.folder, k=step.k,
                                   bandwidth_um=step.bandwidth_um, progress=run.progress)

@@ -157,9 +157,10 @@ def detect_pores(store: Store, *, model: Path, nucleus: str, out: str, radius_nm
     sigma_nm = SMOOTHING * radius_nm
     peaks_nm = probability_peaks(probability, band, spacing=spacing, sigma_nm=sigma_nm, min_distance_nm=radius_nm,
                                  threshold=threshold, progress=progress)
+    none_found = (f"no pore found: the pore model's probability never reaches {threshold} near the envelope of "
+                  f"labels/{nucleus}; lower --threshold or train on more pores")
     if len(peaks_nm) == 0:
-        raise VemprofError(f"no pore found: the pore model's probability never reaches {threshold} near the envelope "
-                           f"of labels/{nucleus}; lower --threshold or train on more pores")
+        raise VemprofError(none_found)
 
     def likely(box: tuple[slice, ...]) -> np.ndarray:
         """The smoothed probability in ``box`` at least half the threshold (the band made
@@ -176,6 +177,8 @@ def detect_pores(store: Store, *, model: Path, nucleus: str, out: str, radius_nm
         for label, centre in enumerate(peaks_nm, start=1):
             discs.append(envelope_disc(mask, centre, label=label, spacing=spacing, radius_nm=radius_nm, keep=likely))
             advance(1)
+    if all(disc.empty for disc in discs):  # maxima only where the envelope is a sliver: no pore grows
+        raise VemprofError(none_found)
     claimed = write_discs(store, out, discs, like=nucleus, dtype=np.uint32, progress=progress)
     count = int(claimed["label"].nunique())
     store.record("pores", outputs=[f"probabilities/{out}", f"labels/{out}"], started=started,
