@@ -52,6 +52,13 @@ def a_store(folder: Path, store: Path) -> None:
     shutil.copytree(store, folder / "cell.zarr")
 
 
+def a_store_with_scribbles(folder: Path, store: Path) -> None:
+    from vemprof.learn import annotate_planes
+
+    shutil.copytree(store, folder / "cell.zarr")
+    annotate_planes(Store.open(folder / "cell.zarr"), "cell_scribbles", from_labels="nucleus", every=4)
+
+
 def an_empty_store(folder: Path, store: Path) -> None:
     Store.create(folder / "empty.zarr")
 
@@ -530,6 +537,13 @@ FAILURES = [
     Failure("profile nope.tif", nothing, "no such dataset store or stack: nope.tif; give a store"),
     Failure("profile cell.zarr", a_store, "has no annotation image labels/cell_scribbles; paint one"),
     Failure("profile empty.zarr", an_empty_store, "holds no raw image; import a stack into it first"),
+    Failure("profile cell.zarr --scheduler tcp://127.0.0.1:9", a_store_with_scribbles,
+            "no Dask scheduler answers at tcp://127.0.0.1:9"),
+    Failure("batch nope.zarr", nothing, "not a dataset store: nope.zarr; import each stack first"),
+    Failure("batch cell.zarr cell.zarr", a_store, "a store is given twice; give each once"),
+    Failure("batch cell.zarr --workers 0", a_store, "--workers must be at least 1, got 0"),
+    Failure("batch cell.zarr --workers 2 --scheduler tcp://127.0.0.1:9", a_store,
+            "give --workers (a local cluster) or --scheduler (an existing one), not both"),
     # render
     Failure("render cell.zarr --labels nucleus --color-by volume_um3 --out f.png", a_store,
             "no table tables/nucleus in cell.zarr; measure the objects first: vemprof measure cell.zarr --labels"),

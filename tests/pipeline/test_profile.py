@@ -5,7 +5,6 @@ disturbed; a phantom's truth is never overwritten; the whole workflow, pores and
 included, runs on a small phantom."""
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,39 +15,9 @@ import pandas as pd
 import pytest
 
 from vemprof.learn import annotate_planes
-from vemprof.store import Store, write_dataset
-from vemprof.synth import make_phantom
+from vemprof.store import Store
 
-#: A quick pipeline over segmentations given as inputs: cell vs resin, then measurements.
-QUICK = """name: quick
-steps:
-  - step: cell
-    level: 0
-    trees: 20
-  - step: measure
-  - step: distances
-  - step: statistics
-"""
-
-
-@pytest.fixture(scope="module")
-def segmented(tmp_path_factory):
-    """A store as a person brings it: the image, the nucleus and mitochondria segmented
-    (as inputs, not a phantom's truth), the cell painted on every 16th plane."""
-    folder = tmp_path_factory.mktemp("profile")
-    phantom = make_phantom(shape=(48, 96, 96), spacing=(60, 50, 50), seed=1)
-    store = write_dataset(folder / "cell.zarr", raw=phantom.image, spacing=phantom.spacing, tables={},
-                          labels={name: phantom.labels[name] for name in ("cell", "nucleus", "mitochondria")},
-                          step="segmented by hand", parameters={})
-    annotate_planes(store, "cell_scribbles", from_labels="cell", every=16, fraction=0.5)
-    (folder / "quick.yaml").write_text(QUICK)
-    return folder
-
-
-def fresh_copy(segmented, tmp_path):
-    shutil.copytree(segmented, tmp_path, dirs_exist_ok=True)
-    return tmp_path / "cell.zarr", tmp_path / "quick.yaml"
-
+from .conftest import QUICK, fresh_copy
 
 def outcomes(result) -> dict[str, str]:
     """{step: 'ran' or 'skipped'} from the command's output."""
@@ -108,6 +77,20 @@ def test_a_run_killed_at_any_moment_resumes_to_the_same_results(segmented, tmp_p
     assert finished.returncode == 0, finished.stderr
     for name, table in table_values(killed).items():
         pd.testing.assert_frame_equal(table, expected[name], obj=name)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT as on Linux and macOS")
+def test_ctrl_c_exits_130_and_the_same_command_finishes_the_run(segmented, tmp_path):
+    from vemprof.cli import INTERRUPTED
+
+    store, pipeline = fresh_copy(segmented, tmp_path)
+    command = [sys.executable, "-m", "vemprof", "profile", store, "--pipeline", pipeline]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(4.0)  # training the forest or classifying
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and stderr.strip().splitlines()[-1] == INTERRUPTED, stderr
+    assert subprocess.run(command, capture_output=True).returncode == 0
 
 
 def test_a_phantoms_truth_is_never_overwritten(vemprof_cli, tmp_path):

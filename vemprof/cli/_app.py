@@ -574,12 +574,38 @@ def profile(
     prefix: str = typer.Option("", "--prefix", metavar="P", help="Name every output with P: labels/Pnucleus, …"),
     folder: Optional[Path] = typer.Option(None, "--folder", metavar="DIR", show_default="STORE_profile/ beside it",
                                           help="Where the models, figures and report go."),
+    workers: Optional[int] = typer.Option(None, "--workers", metavar="N",
+                                          help="Run on a local Dask cluster of N worker processes."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                            help="Run on an existing Dask cluster, e.g. tcp://host:8786."),
 ) -> None:
     """Run a pipeline on a store, step by step: each step done before with the same parameters and inputs is
     skipped, each changed one and those after it that read its outputs run again; an interrupted run resumes."""
     from vemprof.cli._profile import run_profile
 
-    run_profile(target, pipeline=pipeline, prefix=prefix, folder=folder, console=console)
+    run_profile(target, pipeline=pipeline, prefix=prefix, folder=folder, workers=workers, scheduler=scheduler,
+                console=console)
+
+
+@app.command()
+def batch(
+    stores: list[Path] = typer.Argument(..., metavar="STORE...", help="Dataset stores to profile."),
+    pipeline: Optional[Path] = typer.Option(None, "--pipeline", metavar="FILE", show_default="the published workflow",
+                                            help="The pipeline file, the same for every store."),
+    prefix: str = typer.Option("", "--prefix", metavar="P", help="Name every output with P."),
+    out: Path = typer.Option(Path("batch"), "--out", metavar="DIR",
+                             help="Where the summary table and the comparison report go."),
+    workers: Optional[int] = typer.Option(None, "--workers", metavar="N",
+                                          help="Profile N stores at once on a local Dask cluster."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                            help="Profile on an existing Dask cluster, e.g. tcp://host:8786."),
+) -> None:
+    """Profile many stores with one pipeline, in parallel on a Dask cluster: one summary table and a comparison
+    report; a store that fails is reported and the others go on (exit status 1 if any failed)."""
+    from vemprof.cli._profile import run_batch
+
+    raise typer.Exit(run_batch(stores, pipeline=pipeline, prefix=prefix, out=out, workers=workers,
+                               scheduler=scheduler, console=console))
 
 
 def run() -> int:

@@ -1,4 +1,5 @@
-"""``vemprof profile``: a pipeline run on a store, or on a stack imported into one first."""
+"""``vemprof profile`` and ``vemprof batch``: a pipeline run on one store (or a stack
+imported first) or on many, here or on a Dask cluster."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from vemprof.cli._rich_progress import rich_progress
 from vemprof.errors import VemprofError
 
 
-def run_profile(target: Path, *, pipeline: Path | None, prefix: str, folder: Path | None, console: Console) -> None:
-    """Profile the store (or the stack, imported first) at ``target`` with ``pipeline``."""
-    from vemprof.pipeline import DEFAULT_PIPELINE, load_pipeline, profile
+def run_profile(target: Path, *, pipeline: Path | None, prefix: str, folder: Path | None, workers: int | None,
+                scheduler: str | None, console: Console) -> None:
+    """Profile the store (or the stack, imported first) at ``target`` with ``pipeline``:
+    here, with every step shown, or as one task on a Dask cluster."""
+    from vemprof.pipeline import DEFAULT_PIPELINE, dask_client, load_pipeline, profile, profile_many
     from vemprof.store import Store, import_volume, is_store
 
     if not target.exists():
@@ -28,8 +31,47 @@ def run_profile(target: Path, *, pipeline: Path | None, prefix: str, folder: Pat
                                progress=rich_progress)
         console.print(f"{result.status}: {target} → {destination}")
         store = Store.open(destination)
+    if workers is not None or scheduler is not None:
+        if folder is not None:
+            raise VemprofError("--folder is for a run here; on a cluster the outputs go beside the store")
+        with dask_client(workers=workers, scheduler=scheduler) as client:
+            rows = profile_many([store.path], pipeline=chosen, prefix=prefix, client=client)
+        row = rows.iloc[0]
+        if row["status"] == "failed":
+            raise VemprofError(row["error"])
+        console.print(f"profiled {store.path} on the cluster in {row['seconds']:.0f} s; ran {row['ran'] or 'nothing'}")
+        return
     outcomes = profile(store, pipeline=chosen, prefix=prefix, folder=folder, progress=rich_progress,
                        say=lambda line: console.print(line, highlight=False, soft_wrap=True))
     ran = [o.step for o in outcomes if o.outcome == "ran"]
     console.print(f"profiled {store.path}: ran {', '.join(ran) or 'nothing'}; "
                   f"{len(outcomes) - len(ran)} step(s) unchanged and skipped")
+
+
+def run_batch(stores: list[Path], *, pipeline: Path | None, prefix: str, out: Path, workers: int | None,
+              scheduler: str | None, console: Console) -> int:
+    """Profile every store; print a line as each ends and the summary; returns the exit
+    status (1 when a store failed, 0 otherwise)."""
+    from vemprof.pipeline import DEFAULT_PIPELINE, dask_client, load_pipeline, profile_many, summarise
+    from vemprof.store import is_store
+
+    chosen = load_pipeline(pipeline or DEFAULT_PIPELINE)
+    missing = [str(store) for store in stores if not (store.is_dir() and is_store(store))]
+    if missing:
+        raise VemprofError(f"not a dataset store: {', '.join(missing)}; import each stack first (vemprof import) "
+                           "or profile it alone (vemprof profile STACK)")
+    if len(set(stores)) != len(stores):
+        raise VemprofError("a store is given twice; give each once")
+
+    with rich_progress(f"profiling {len(stores)} stores", len(stores)) as advance:
+        def done(row: dict) -> None:
+            what = f"[red]failed:[/] {row['error']}" if row["status"] == "failed" else f"profiled in {row['seconds']:.0f} s"
+            console.print(f"{row['store']}: {what}", highlight=False, soft_wrap=True)
+            advance(1)
+
+        with dask_client(workers=workers, scheduler=scheduler) as client:
+            rows = profile_many(stores, pipeline=chosen, prefix=prefix, client=client, done=done)
+    report = summarise(rows, out=out)
+    failed = int((rows["status"] == "failed").sum())
+    console.print(f"{len(rows) - failed} of {len(rows)} stores profiled; wrote {out / 'summary.csv'} and {report}")
+    return 1 if failed else 0
