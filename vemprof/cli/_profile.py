@@ -65,7 +65,8 @@ def run_batch(stores: list[Path], *, pipeline: Path | None, prefix: str, out: Pa
 
     with rich_progress(f"profiling {len(stores)} stores", len(stores)) as advance:
         def done(row: dict) -> None:
-            what = f"[red]failed:[/] {row['error']}" if row["status"] == "failed" else f"profiled in {row['seconds']:.0f} s"
+            failed = row["status"] == "failed"
+            what = f"[red]failed:[/] {row['error']}" if failed else f"profiled in {row['seconds']:.0f} s"
             console.print(f"{row['store']}: {what}", highlight=False, soft_wrap=True)
             advance(1)
 

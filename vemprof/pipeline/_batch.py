@@ -146,8 +146,10 @@ def summarise(rows: pd.DataFrame, *, out: Path) -> Path:
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
         plt.close(figure)
-        figures.append(f"<img alt='{column}' src='data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}'>")
+        data = base64.b64encode(buffer.getvalue()).decode()
+        figures.append(f"<img alt='{column}' src='data:image/png;base64,{data}'>")
     failed = rows[rows["status"] == "failed"]
+    failures = "".join(f"<li>{html.escape(row.store)}: {html.escape(row.error)}</li>" for row in failed.itertuples())
     page = "\n".join([
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>vemprof batch</title><style>"
         "body{font-family:system-ui,sans-serif;margin:2em} table{border-collapse:collapse;font-size:.85em}"
@@ -155,8 +157,7 @@ def summarise(rows: pd.DataFrame, *, out: Path) -> Path:
         f"<h1>vemprof batch: {len(rows)} stores, {len(rows) - len(failed)} profiled, {len(failed)} failed</h1>",
         "<h2>Each store</h2>", rows.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0),
         "<h2>Compared</h2>", "".join(figures) or "<p>No numbers to compare.</p>",
-        *([f"<h2>Failed</h2><ul>{''.join(f'<li>{html.escape(r.store)}: {html.escape(r.error)}</li>' for r in failed.itertuples())}</ul>"]
-          if len(failed) else []),
+        f"<h2>Failed</h2><ul>{failures}</ul>" if failures else "",
         "</body></html>"])
     report = out / "comparison.html"
     temporary = out / ".comparison.html.partial"
