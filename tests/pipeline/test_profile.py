@@ -48,6 +48,19 @@ def test_a_rerun_skips_every_step_and_a_change_redoes_only_what_it_touches(vempr
     assert set(outcomes(repainted).values()) == {"ran"}
 
 
+def test_a_stack_is_imported_then_profiled(vemprof_cli, segmented, tmp_path):
+    store, pipeline = fresh_copy(segmented, tmp_path)
+    assert vemprof_cli("profile", store, "--pipeline", pipeline).code == 0  # trains cell_profile/cell_model.zip
+    assert vemprof_cli("export", store, tmp_path / "stack.tif").code == 0
+    (tmp_path / "from_stack.yaml").write_text("name: from a stack\nsteps:\n  - step: import\n  - step: cell\n"
+                                              "    model: cell_profile/cell_model.zip\n")
+    result = vemprof_cli("profile", tmp_path / "stack.tif", "--pipeline", tmp_path / "from_stack.yaml")
+    assert result.code == 0, result
+    imported = Store.open(tmp_path / "stack.zarr")
+    np.testing.assert_array_equal(np.asarray(imported.labels("cell").data),  # the same model on the same image
+                                  np.asarray(Store.open(store).labels("cell").data))
+
+
 def table_values(store) -> dict[str, pd.DataFrame]:
     dataset = Store.open(store)
     return {name: dataset.read_table(name) for name in ("mitochondria", "nucleus", "compartments",
