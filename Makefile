@@ -33,7 +33,7 @@ demo: $(STAMP)
 	$(BIN)/vemprof annotate-planes $(EXAMPLE)/phantom.zarr --from-labels cell --out cell_scribbles \
 		--every 64 --fraction 0.3 --overwrite
 	$(BIN)/vemprof annotate-planes $(EXAMPLE)/phantom.zarr --from-labels nucleus,mitochondria \
-		--out organelle_annotations --every 16 --fraction 0.5 --overwrite
+		--out organelle_annotations --every 10 --fraction 0.5 --overwrite
 	$(BIN)/vemprof profile $(EXAMPLE)/phantom.zarr --pipeline pipelines/demo.yaml --prefix found_
 	$(BIN)/vemprof evaluate $(EXAMPLE)/phantom.zarr --truth cell --pred found_cell
 	$(BIN)/vemprof evaluate $(EXAMPLE)/phantom.zarr --truth nucleus --pred found_nucleus

@@ -60,9 +60,7 @@ class Plan:
 
 
 def plan_cell(run: Run, step: CellStep) -> Plan:
-    classes = _classes(run.store, step.annotations, step.model)
-    return Plan(reads=["raw"] + ([] if step.model else [f"labels/{step.annotations}"]),
-                writes=_class_outputs(run, classes), files=[step.model] if step.model else [])
+    return _classifier_plan(run, step.annotations, step.model)
 
 
 def run_cell(run: Run, step: CellStep) -> None:
@@ -79,9 +77,7 @@ def run_cell(run: Run, step: CellStep) -> None:
 
 
 def plan_organelles(run: Run, step: OrganellesStep) -> Plan:
-    classes = _classes(run.store, step.annotations, step.model)
-    return Plan(reads=["raw"] + ([] if step.model else [f"labels/{step.annotations}"]),
-                writes=_class_outputs(run, classes), files=[step.model] if step.model else [])
+    return _classifier_plan(run, step.annotations, step.model)
 
 
 def run_organelles(run: Run, step: OrganellesStep) -> None:
@@ -92,8 +88,7 @@ def run_organelles(run: Run, step: OrganellesStep) -> None:
         path = run.folder / "organelle_model.zip"
         description, weights, others = train_unet(
             run.store, step.annotations, max_minutes=step.max_minutes, max_iterations=step.max_iterations,
-            rotations=step.rotations,
-            checkpoint=path.with_name(path.name + ".checkpoint"), progress=run.progress)
+            rotations=step.rotations, checkpoint=path.with_name(path.name + ".checkpoint"), progress=run.progress)
         model = save_model(path, description, weights, others=others, overwrite=True)
         run.say(f"trained the organelle U-Net on labels/{step.annotations} "
                 f"({description.training['iterations']} iterations): {model}")
@@ -218,18 +213,18 @@ def run_report(run: Run, step: ReportStep, *, pipeline) -> None:
     run.say(f"wrote the report: {write_report(run.store, folder=run.folder, prefix=run.prefix, pipeline=pipeline)}")
 
 
-def _classes(store: Store, annotations: str, model: Path | None) -> list[str]:
-    """The classes a model trained on ``annotations`` (or the given ``model``) predicts."""
+def _classifier_plan(run: Run, annotations: str, model: Path | None) -> Plan:
+    """A classifier's step: trained on ``annotations`` (or the given ``model``), it writes a
+    label image and a probability map per class."""
     if model is not None:
         from vemprof.learn import load_model
 
-        return list(load_model(model)[0].classes[1:])
-    if annotations not in store.annotation_names:
-        raise VemprofError(f"{store.path} has no annotation image labels/{annotations}; paint one (vemprof "
-                           f"import FILE {store.path} --as-annotations {annotations} --classes …) or give a model "
-                           "by path in the pipeline")
-    return store.annotation_classes(annotations)
-
-
-def _class_outputs(run: Run, classes: list[str]) -> list[str]:
-    return [f"{kind}/{run.name(name)}" for name in classes for kind in ("labels", "probabilities")]
+        classes = list(load_model(model)[0].classes[1:])
+    elif annotations in run.store.annotation_names:
+        classes = run.store.annotation_classes(annotations)
+    else:
+        raise VemprofError(f"{run.store.path} has no annotation image labels/{annotations}; paint one (vemprof "
+                           f"import FILE {run.store.path} --as-annotations {annotations} --classes …) or give a "
+                           "model by path in the pipeline")
+    return Plan(reads=["raw"] + ([] if model else [f"labels/{annotations}"]), files=[model] if model else [],
+                writes=[f"{kind}/{run.name(name)}" for name in classes for kind in ("labels", "probabilities")])
