@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from vemprof.render._figure import check_figure_path
+from vemprof.render._figure import check_figure_path, save_png
 
 
 def comparison_figure(table: pd.DataFrame, *, column: str, by: str, test: pd.DataFrame, out: str | os.PathLike,
@@ -38,8 +38,4 @@ def comparison_figure(table: pd.DataFrame, *, column: str, by: str, test: pd.Dat
     axes.set_title((title + "\n" if title else "") + f"Student p = {row['student_p']:.2g}, Welch p = "
                    f"{row['welch_p']:.2g}, Hedges' g = {row['hedges_g']:.2f}", fontsize=9)
     figure.tight_layout()
-    temporary = out.with_name(f".{out.name}.partial.png")
-    figure.savefig(temporary)
-    plt.close(figure)
-    os.replace(temporary, out)
-    return out
+    return save_png(figure, out)

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from vemprof.render._figure import check_figure_path
+from vemprof.render._figure import check_figure_path, save_png
 
 
 def correlation_figure(table: pd.DataFrame, correlations: pd.DataFrame, *, out: str | os.PathLike,
@@ -39,8 +39,4 @@ def correlation_figure(table: pd.DataFrame, correlations: pd.DataFrame, *, out: 
     if title:
         figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    temporary = out.with_name(f".{out.name}.partial.png")
-    figure.savefig(temporary)
-    plt.close(figure)
-    os.replace(temporary, out)
-    return out
+    return save_png(figure, out)

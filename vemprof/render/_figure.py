@@ -111,7 +111,7 @@ def render_feature(
         figure.legend(handles=[Patch(color=NO_VALUE_RGBA, label="no value")], loc="outside lower right", frameon=False)
     if title:
         figure.suptitle(title)
-    return _save(figure, out)
+    return save_png(figure, out)
 
 
 def _projections(labels: da.Array, colours: FeatureColours):
@@ -190,8 +190,9 @@ def _length_text(length_um: float) -> str:
     return f"{length_um:g} µm" if length_um >= 1 else f"{length_um * 1000:g} nm"
 
 
-def _save(figure, path: Path) -> Path:
-    """Write the PNG through a temporary file beside it, then close the figure."""
+def save_png(figure, path: Path) -> Path:
+    """Write ``figure`` as the PNG ``path`` through a temporary file beside it (never half
+    a figure), then close it."""
     temporary = path.with_name(f".{path.name}.partial")
     try:
         figure.savefig(temporary, dpi=DPI, format="png")
