@@ -31,8 +31,14 @@ def stack(tmp_path_factory):
     return path, data
 
 
+def as_at_a_terminal() -> None:
+    """In the child before it starts: Ctrl-C interrupts, even where this test runs in the
+    background (a shell's background jobs, and their children, ignore SIGINT)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def vemprof(*args, cwd) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "vemprof", *map(str, args)], cwd=cwd,
+    return subprocess.Popen([sys.executable, "-m", "vemprof", *map(str, args)], cwd=cwd, preexec_fn=as_at_a_terminal,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -70,6 +76,7 @@ def test_ctrl_c_while_the_libraries_load_exits_130(tmp_path):
     """Python reports each finished import (``-X importtime``); the interrupt is sent as
     soon as the command's own modules are loading, long before the heavy ones are done."""
     process = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "vemprof", "info", str(tmp_path)],
+                               preexec_fn=as_at_a_terminal,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in process.stderr:
         if line.split("|")[-1].strip() == "typer":

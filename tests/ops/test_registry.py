@@ -51,6 +51,24 @@ def test_a_chain_equals_its_operations_called_by_hand(image, blobs, spacing):
         np.testing.assert_array_equal(out[name], array, err_msg=name)
 
 
+def test_a_chain_keeping_one_output_lets_the_others_go(image, blobs, spacing, monkeypatch):
+    import weakref
+
+    held = []  # a weak reference to every array the chain makes
+    original = ops.invert
+
+    def watched(*args, **kwargs):
+        result = original(*args, **kwargs)
+        held.append(weakref.ref(result))
+        return result
+
+    monkeypatch.setitem(ops.OPERATIONS["invert"].__dict__, "function", watched)
+    out = ops.run_chain(CHAIN, {"raw": image, "nucleus": blobs}, spacing=spacing, keep=["kept"])
+    assert list(out) == ["kept"]
+    np.testing.assert_array_equal(out["kept"], by_hand(image, blobs, spacing)["kept"])
+    assert held and held[0]() is None  # "dark", last read by threshold_local, is gone
+
+
 def test_a_chain_gives_the_known_answers(image, blobs, spacing):
     out = ops.run_chain(CHAIN, {"raw": image, "nucleus": blobs}, spacing=spacing)
     np.testing.assert_array_equal(out["dark"], 255 - image)

@@ -1,6 +1,7 @@
 """A store as a person brings it, profiled by the tests of `vemprof profile` and `vemprof batch`."""
 
 import shutil
+import signal
 
 import pytest
 
@@ -39,3 +40,9 @@ def fresh_copy(segmented, tmp_path):
     return tmp_path / "cell.zarr", tmp_path / "quick.yaml"
 
 
+
+
+def as_at_a_terminal() -> None:
+    """In a child process before it starts: Ctrl-C interrupts it, even where the tests run
+    in the background (a shell's background jobs, and their children, ignore SIGINT)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -17,7 +17,7 @@ import pytest
 from vemprof.learn import annotate_planes
 from vemprof.store import Store
 
-from .conftest import QUICK, fresh_copy
+from .conftest import QUICK, as_at_a_terminal, fresh_copy
 
 def outcomes(result) -> dict[str, str]:
     """{step: 'ran' or 'skipped'} from the command's output."""
@@ -98,8 +98,11 @@ def test_ctrl_c_exits_130_and_the_same_command_finishes_the_run(segmented, tmp_p
 
     store, pipeline = fresh_copy(segmented, tmp_path)
     command = [sys.executable, "-m", "vemprof", "profile", store, "--pipeline", pipeline]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(4.0)  # training the forest or classifying
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=as_at_a_terminal)
+    for line in process.stdout:
+        if line.startswith("[1/4] cell"):  # the forest starts training
+            break
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and stderr.strip().splitlines()[-1] == INTERRUPTED, stderr

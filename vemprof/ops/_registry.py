@@ -266,10 +266,13 @@ def run_chain(
     inputs: Mapping[str, Any],
     *,
     spacing: Sequence[float],
+    keep: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Run a chain of operations on named arrays.
 
-    Every step is checked (operation, parameter and array names) before any runs.
+    Every step is checked (operation, parameter and array names) before any runs. With
+    ``keep``, only those outputs are returned, and every other array is let go after the
+    last step that reads it (numpy chains then hold a few arrays at once, not all).
 
     Parameters
     ----------
@@ -283,7 +286,8 @@ def run_chain(
     Returns
     -------
     dict of str to arrays
-        Every step's output by name, in step order (lazy where the inputs are dask).
+        Every step's output by name (those of ``keep`` only, when given), in step order
+        (lazy where the inputs are dask).
 
     Examples
     --------
@@ -300,6 +304,7 @@ def run_chain(
     plans = _plan_chain(steps, inputs)
     arrays: dict[str, Any] = dict(inputs)
     outputs: dict[str, Any] = {}
+    last_read = {name: index for index, plan in enumerate(plans) for name in _read_by(plan)}
     for index, (op, input_names, parameters, output) in enumerate(plans):
         options = {k: arrays[v] if k in ARRAY_PARAMETERS and isinstance(v, str) else v for k, v in parameters.items()}
         if op.takes_spacing:
@@ -310,5 +315,17 @@ def run_chain(
             raise VemprofError(f"step {index + 1} ({op.name}): {error}") from None
         except TypeError as error:
             raise VemprofError(f"step {index + 1} ({op.name}): {error}") from None
-        arrays[output] = outputs[output] = result
+        arrays[output] = result
+        if keep is None or output in keep:
+            outputs[output] = result
+        if keep is not None:
+            for name in [name for name in arrays if last_read.get(name, -1) <= index and name != output]:
+                del arrays[name]
+        del options, result
     return outputs
+
+
+def _read_by(plan) -> list[str]:
+    """The array names a planned step reads."""
+    _, input_names, parameters, _ = plan
+    return [*input_names, *(v for k, v in parameters.items() if k in ARRAY_PARAMETERS and isinstance(v, str))]

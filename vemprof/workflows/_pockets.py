@@ -97,7 +97,7 @@ def _run(store: Store, chain, *, in_memory: dict, staged_first: list[dict], name
 
     if all(isinstance(array, np.ndarray) for array in in_memory.values()):
         with progress(f"making labels/{out}", 1) as advance:
-            result = ops.run_chain(chain, in_memory, spacing=store.spacing)[made]
+            result = ops.run_chain(chain, in_memory, spacing=store.spacing, keep=[made])[made]
             advance(1)
         count = objects(result)
         refuse_none(count)
