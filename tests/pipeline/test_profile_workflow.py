@@ -88,6 +88,7 @@ def test_the_report_holds_every_section_with_its_figures(profiled):
     assert "Not made" not in page and "http" not in page.replace("http-equiv", "")  # nothing fetched
     assert len(re.findall(r"src='data:image/png;base64,", page)) == 7
     assert "pores_per_um2" in page and "student_p" in page and "sv_ratio_per_um" in page
+    assert "<td>mitochondria</td>" in page and "<td>found_mitochondria</td>" not in page  # classes by their kind
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed (apt-get install chromium)")

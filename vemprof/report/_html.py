@@ -47,6 +47,8 @@ def write_report(store: Store, *, folder: Path, prefix: str, pipeline) -> Path:
     tables = {made: store.read_table(prefix + made) for made in
               ("compartments", "mitochondria", "nucleus", "mitochondria_correlations", "pores", "pore_density",
                "pore_sections_test") if prefix + made in store.table_names}
+    if "compartments" in tables:  # each class by its kind: nucleus, not found_nucleus
+        tables["compartments"]["class"] = tables["compartments"]["class"].str.removeprefix(prefix)
     _write_tables(tables, folder / "tables")
     shown = [prefix + made for made in ("cell", "nucleus", "mitochondria", "pores")
              if prefix + made in store.label_names]
