@@ -1,5 +1,6 @@
 """The ``vemprof`` command: import, synth, info, preview, export, ops, annotate-planes, train, predict,
-export-model, import-model, evaluate, measure, sections, distances, points, pores, correlate, compare, render."""
+export-model, import-model, evaluate, measure, sections, distances, points, pores, correlate, compare, render,
+pipeline (show, check), profile and batch."""
 
 from __future__ import annotations
 
