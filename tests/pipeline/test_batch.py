@@ -57,3 +57,11 @@ def test_a_worker_killed_mid_run_is_survived_with_the_results_of_an_undisturbed_
     for store in stores:
         for name in ("mitochondria", "compartments", "mitochondria_correlations"):
             pd.testing.assert_frame_equal(Store.open(store).read_table(name), expected.read_table(name), obj=name)
+
+
+def test_one_store_profiled_as_a_task_on_a_local_cluster(vemprof_cli, segmented, tmp_path):
+    store, pipeline = fresh_copy(segmented, tmp_path)
+    result = vemprof_cli("profile", store, "--pipeline", pipeline, "--workers", "1")
+    assert result.code == 0, result
+    assert "on the cluster" in result.stdout and "ran cell,measure,distances,statistics" in result.stdout
+    assert "mitochondria_correlations" in Store.open(store).table_names

@@ -29,7 +29,7 @@ def run_profile(target: Path, *, pipeline: Path | None, prefix: str, folder: Pat
         step = next((step for step in chosen.steps if step.step == "import"), None)
         result = import_volume(target, destination, voxel_size_nm=step.voxel_size_nm if step else None,
                                progress=rich_progress)
-        console.print(f"{result.status}: {target} → {destination}")
+        console.print(f"{result.status}: {target} → {destination}", highlight=False, soft_wrap=True)
         store = Store.open(destination)
     if workers is not None or scheduler is not None:
         if folder is not None:
@@ -39,13 +39,14 @@ def run_profile(target: Path, *, pipeline: Path | None, prefix: str, folder: Pat
         row = rows.iloc[0]
         if row["status"] == "failed":
             raise VemprofError(row["error"])
-        console.print(f"profiled {store.path} on the cluster in {row['seconds']:.0f} s; ran {row['ran'] or 'nothing'}")
+        console.print(f"profiled {store.path} on the cluster in {row['seconds']:.0f} s; ran {row['ran'] or 'nothing'}",
+                      highlight=False, soft_wrap=True)
         return
     outcomes = profile(store, pipeline=chosen, prefix=prefix, folder=folder, progress=rich_progress,
                        say=lambda line: console.print(line, highlight=False, soft_wrap=True))
     ran = [o.step for o in outcomes if o.outcome == "ran"]
     console.print(f"profiled {store.path}: ran {', '.join(ran) or 'nothing'}; "
-                  f"{len(outcomes) - len(ran)} step(s) unchanged and skipped")
+                  f"{len(outcomes) - len(ran)} step(s) unchanged and skipped", highlight=False, soft_wrap=True)
 
 
 def run_batch(stores: list[Path], *, pipeline: Path | None, prefix: str, out: Path, workers: int | None,
@@ -74,5 +75,6 @@ def run_batch(stores: list[Path], *, pipeline: Path | None, prefix: str, out: Pa
             rows = profile_many(stores, pipeline=chosen, prefix=prefix, client=client, done=done)
     report = summarise(rows, out=out)
     failed = int((rows["status"] == "failed").sum())
-    console.print(f"{len(rows) - failed} of {len(rows)} stores profiled; wrote {out / 'summary.csv'} and {report}")
+    console.print(f"{len(rows) - failed} of {len(rows)} stores profiled; wrote {out / 'summary.csv'} and {report}",
+                  highlight=False, soft_wrap=True)
     return 1 if failed else 0
