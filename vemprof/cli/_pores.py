@@ -48,8 +48,7 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
         learned.append((f"{prefix}pores_xy", model.with_name(f"{model.stem}_xy{model.suffix}"), ()))
     names = {"pockets": [f"{prefix}pockets"], "masks": [f"{prefix}pore_masks"], "train": [f"{prefix}pore_training"],
              "detect": [name for name, _, _ in learned], "distribute": [], "score": []}
-    phantom_truth = {output for record in dataset.provenance if record.get("step") == "synth"
-                     for output in record.get("outputs", [])}
+    phantom_truth = dataset.phantom_truth
     for step in chosen:
         for name in names[step]:
             if f"labels/{name}" in phantom_truth:

@@ -128,12 +128,9 @@ def summarise(rows: pd.DataFrame, *, out: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out.mkdir(parents=True, exist_ok=True)
-    for suffix, write in ((".parquet", lambda p: rows.to_parquet(p, index=False)),
-                          (".csv", lambda p: rows.to_csv(p, index=False))):
-        temporary = out / f".summary{suffix}.partial"
-        write(temporary)
-        os.replace(temporary, out / f"summary{suffix}")
+    from vemprof.report import write_page, write_tables
+
+    write_tables({"summary": rows}, out)
     numbers = [column for column in _NUMBERS if column in rows and rows[column].notna().any()]
     figures = []
     names = [Path(store).name.removesuffix(".zarr") for store in rows["store"]]
@@ -150,20 +147,11 @@ def summarise(rows: pd.DataFrame, *, out: Path) -> Path:
         figures.append(f"<img alt='{column}' src='data:image/png;base64,{data}'>")
     failed = rows[rows["status"] == "failed"]
     failures = "".join(f"<li>{html.escape(row.store)}: {html.escape(row.error)}</li>" for row in failed.itertuples())
-    page = "\n".join([
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>vemprof batch</title><style>"
-        "body{font-family:system-ui,sans-serif;margin:2em} table{border-collapse:collapse;font-size:.85em}"
-        "th,td{border:1px solid #ccc;padding:.2em .5em} img{margin:.3em;border:1px solid #ddd}</style></head><body>",
+    return write_page(out / "comparison.html", title="vemprof batch", sections=[
         f"<h1>vemprof batch: {len(rows)} stores, {len(rows) - len(failed)} profiled, {len(failed)} failed</h1>",
         "<h2>Each store</h2>", rows.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0),
         "<h2>Compared</h2>", "".join(figures) or "<p>No numbers to compare.</p>",
-        f"<h2>Failed</h2><ul>{failures}</ul>" if failures else "",
-        "</body></html>"])
-    report = out / "comparison.html"
-    temporary = out / ".comparison.html.partial"
-    temporary.write_text(page, encoding="utf-8")
-    os.replace(temporary, report)
-    return report
+        f"<h2>Failed</h2><ul>{failures}</ul>" if failures else ""])
 
 
 def _numbers(store, prefix: str) -> dict:

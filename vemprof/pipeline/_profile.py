@@ -133,9 +133,7 @@ def _done(store: Store) -> dict[str, str]:
 
 def _refuse_truth(store: Store, plans: list[_steps.Plan], *, prefix: str) -> None:
     """A phantom's ground truth is never overwritten: one line naming the fix."""
-    truth = {output for record in store.provenance if record.get("step") == "synth"
-             for output in record.get("outputs", [])}
-    clash = sorted({member for plan in plans for member in plan.writes} & truth)
+    clash = sorted({member for plan in plans for member in plan.writes} & store.phantom_truth)
     if clash:
         raise VemprofError(f"{clash[0]} holds the phantom's ground truth; write beside it with --prefix, "
                            f"e.g. --prefix found_{' (not ' + repr(prefix) + ')' if prefix else ''}")

@@ -49,7 +49,7 @@ def write_report(store: Store, *, folder: Path, prefix: str, pipeline) -> Path:
                "pore_sections_test") if prefix + made in store.table_names}
     if "compartments" in tables:  # each class by its kind: nucleus, not found_nucleus
         tables["compartments"]["class"] = tables["compartments"]["class"].str.removeprefix(prefix)
-    _write_tables(tables, folder / "tables")
+    write_tables(tables, folder / "tables")
     shown = [prefix + made for made in ("cell", "nucleus", "mitochondria", "pores")
              if prefix + made in store.label_names]
     slices = write_preview(store.path, out=folder / "slices.png", label_names=shown, prefix=prefix,
@@ -90,10 +90,14 @@ def write_report(store: Store, *, folder: Path, prefix: str, pipeline) -> Path:
         "<h2>How this was made</h2>",
         _provenance(store, pipeline),
     ]
-    page = (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>vemprof report: "
-            f"{html.escape(name)}</title><style>{_STYLE}</style></head><body>\n" + "\n".join(sections)
-            + "\n</body></html>\n")
-    out = folder / REPORT
+    return write_page(folder / REPORT, title=f"vemprof report: {name}", sections=sections)
+
+
+def write_page(out: Path, *, title: str, sections: list[str]) -> Path:
+    """Write the HTML ``sections`` as one self-contained page at ``out`` (the report's
+    style), through a temporary file: never half a page. Returns ``out``."""
+    page = (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{_STYLE}</style></head><body>\n" + "\n".join(sections) + "\n</body></html>\n")
     temporary = out.with_name(f".{out.name}.partial")
     temporary.write_text(page, encoding="utf-8")
     os.replace(temporary, out)
@@ -146,9 +150,9 @@ def _provenance(store: Store, pipeline) -> str:
     ])
 
 
-def _write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> None:
-    """Each table as Parquet and CSV in ``folder``, each file replaced whole."""
-    folder.mkdir(exist_ok=True)
+def write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> None:
+    """Each table as Parquet and CSV in ``folder`` (made if missing), each file replaced whole."""
+    folder.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         for suffix, write in ((".parquet", lambda t, p: t.to_parquet(p, index=False)),
                               (".csv", lambda t, p: t.to_csv(p, index=False))):

@@ -116,6 +116,13 @@ class Store:
         return read_provenance(self.path)
 
     @property
+    def phantom_truth(self) -> set[str]:
+        """The members a phantom's generator (``vemprof synth``) wrote, e.g. ``labels/cell``:
+        its ground truth, which no later step may overwrite (empty for other stores)."""
+        return {output for record in self.provenance if record.get("step") == "synth"
+                for output in record.get("outputs", [])}
+
+    @property
     def spacing(self) -> tuple[float, float, float]:
         """Voxel size of the raw image's finest level, nm (Z, Y, X)."""
         return self.raw().require_spacing()

@@ -206,7 +206,7 @@ def probability_peaks(probability: da.Array, band: da.Array, *, spacing, sigma_n
     with progress("seeking the pores' maxima", math.prod(len(s) for s in starts)) as advance:
         for corner in np.ndindex(*[len(s) for s in starts]):
             core = [slice(s[i], min(s[i] + b, n)) for s, i, b, n in zip(starts, corner, block, shape)]
-            wide = tuple(slice(max(c.start - h, 0), min(c.stop + h, n)) for c, h, n in zip(core, halo, shape))
+            wide = _widened(tuple(core), halo, shape)
             near = np.asarray(band[wide])
             if near.any():
                 smooth = _smoothed(np.asarray(probability[wide]), near, spacing=spacing, sigma_nm=sigma_nm)
