@@ -15,7 +15,10 @@ import pandas as pd
 import pytest
 
 from vemprof.learn import annotate_planes
+from vemprof.pipeline._spec import PoresStep
+from vemprof.pipeline._steps import Run, plan_pores
 from vemprof.store import Store
+from vemprof.workflows import POCKETS_CHAIN
 
 from .conftest import QUICK, as_at_a_terminal, fresh_copy
 
@@ -126,3 +129,10 @@ def test_a_store_without_the_annotations_the_pipeline_trains_on_is_one_line(vemp
     result = vemprof_cli("profile", store, "--pipeline", pipeline)
     assert result.code == 2 and "no annotation image labels/scribbles" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_pores_step_is_keyed_on_the_pockets_chain_it_runs(tmp_path):
+    run = Run(store=None, prefix="", folder=tmp_path, progress=None, say=print)
+    assert POCKETS_CHAIN in plan_pores(run, PoresStep(step="pores")).files  # a new vemprof's chain redoes the pores
+    edited = tmp_path / "pockets.yaml"
+    assert plan_pores(run, PoresStep(step="pores", pockets_chain=edited)).files == [edited]

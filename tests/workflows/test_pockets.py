@@ -19,7 +19,9 @@ def test_the_shipped_chain_is_readable_and_in_nm():
     steps = load_chain(POCKETS_CHAIN)
     assert [step["op"] for step in steps][:2] == ["shell", "gaussian"] and steps[-1]["output"] == "pockets"
     lengths = {key for step in steps for key in step if key.endswith(("_nm", "_nm3"))}
-    assert {"inner_nm", "outer_nm", "sigma_nm", "window_nm", "h_nm"} <= lengths
+    assert {"inner_nm", "outer_nm", "sigma_nm", "window_nm", "halo_nm"} <= lengths
+    touching = [step for step in steps if step.get("feature") == "distance_to_surface_nm"]
+    assert touching and touching[0]["mask"] == "nucleus"  # pockets hang from the envelope
 
 
 @pytest.mark.parametrize("contrast", ["em", "backscatter"])

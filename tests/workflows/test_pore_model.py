@@ -67,8 +67,10 @@ def test_pores_found_by_a_model_trained_with_and_without_rotations(vemprof_cli, 
     monkeypatch.chdir(tmp_path)
     made = vemprof_cli(*"synth cell.zarr --set shape=64,128,128 --voxel-size 60,50,50 --no-preview".split())
     assert made.code == 0
+    # 15 s of training at 50–60 nm voxels gives faint pores (0.02–0.04 on the masks): the plumbing is tested
+    # here, the accuracy in benchmarks/pores_accuracy.py
     run = vemprof_cli("pores", "cell.zarr", "--prefix", "found_", "--steps", "pockets,masks,train,detect,score",
-                      "--train-minutes", "0.25", "--xy-baseline", "--threshold", "0.1")
+                      "--train-minutes", "0.25", "--xy-baseline", "--threshold", "0.03")
     assert run.code == 0, run
     store = Store.open(tmp_path / "cell.zarr")
     assert (tmp_path / "cell_pores" / "pore_model.zip").exists()

@@ -144,10 +144,12 @@ def run_statistics(run: Run, step: StatisticsStep) -> None:
 
 
 def plan_pores(run: Run, step: PoresStep) -> Plan:
+    from vemprof.workflows import POCKETS_CHAIN  # the shipped chain too: a new one redoes the pores
+
     made = ("pockets", "pore_masks", "pores") + (("pore_training",) if step.model is None else ())
     return Plan(reads=["raw", f"labels/{run.name(step.nucleus)}"],
                 writes=[*(f"labels/{run.name(n)}" for n in made), f"probabilities/{run.name('pores')}"],
-                files=[path for path in (step.model, step.pockets_chain) if path is not None])
+                files=[path for path in (step.model, step.pockets_chain or POCKETS_CHAIN) if path is not None])
 
 
 def run_pores(run: Run, step: PoresStep) -> None:

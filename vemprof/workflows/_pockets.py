@@ -5,8 +5,8 @@ across, in the band just inside the nuclear envelope; each is hard to see in one
 but stands out in 3D against the band around it. The chain `POCKETS_CHAIN` (YAML,
 shipped with the package, every length in nm, editable) takes the band inside the
 nucleus, compares each voxel with the band around it (`ops.normalize_in_mask`), keeps
-the clearly brighter spots, splits those that meet at a narrow neck and keeps the
-pocket-sized ones.
+the clearly brighter spots, splits them between their brightest points and keeps the
+pocket-sized ones that reach up to the envelope (a pocket hangs from its pore).
 
 The chain wants low density bright. EM contrast (membranes and chromatin dark) already
 is; raw backscatter contrast (membranes bright) is inverted first. ``contrast='auto'``
