@@ -28,7 +28,7 @@ def quick(default: str) -> str:
     pore_model = "model: null                  # a trained pore model (.zip) instead of training one"
     assert pore_model in default
     return (default.replace("max_iterations: 5000", "max_iterations: 300").replace(pore_model, "model: pore_model.zip")
-            .replace("threshold: 0.3", "threshold: 0.1"))
+            .replace("threshold: 0.5 ", "threshold: 0.1 "))
 
 
 def pore_model(store: Store, path):

@@ -454,6 +454,8 @@ def pores(
                                          help="train writes, detect reads the pore model (default "
                                               "STORE_pores/pore_model.zip)."),
     train_minutes: float = typer.Option(5.0, "--train-minutes", help="train: the longest training, minutes."),
+    train_iterations: Optional[int] = typer.Option(
+        None, "--train-iterations", min=1, help="train: at most this many iterations (the same on any machine)."),
     rotations: str = typer.Option("30,60,90", "--rotations", metavar="DEG,…",
                                   help="train: rotations about X and Y (degrees), or none for Z planes only."),
     training_fraction: float = typer.Option(0.5, "--training-fraction",
@@ -464,7 +466,10 @@ def pores(
     xy_baseline: bool = typer.Option(False, "--xy-baseline",
                                      help="train, detect: also a model without rotations (labels/Ppores_xy), "
                                           "so that score measures what rotations gain."),
-    threshold: float = typer.Option(0.3, "--threshold", help="detect: the least smoothed probability of a pore."),
+    threshold: float = typer.Option(0.5, "--threshold", help="detect: the least smoothed probability of a pore."),
+    confirmed: float = typer.Option(0.2, "--confirmed",
+                                    help="detect: the least, where a pore mask (Ppore_masks) lies within a pore "
+                                         "radius."),
     pores_labels: Optional[str] = typer.Option(
         None, "--pores", metavar="NAME",
         help="distribute: the pores of labels/NAME (default Ppores, else the pore masks Ppore_masks)."),
@@ -481,9 +486,11 @@ def pores(
     from vemprof.cli._pores import run_pores
 
     run_pores(store, nucleus=nucleus, steps=steps, prefix=prefix, contrast=contrast, pockets_chain=pockets_chain,
-              pore_radius_nm=pore_radius_nm, model=model, train_minutes=train_minutes, rotations=rotations,
+              pore_radius_nm=pore_radius_nm, model=model, train_minutes=train_minutes,
+              train_iterations=train_iterations, rotations=rotations,
               training_fraction=training_fraction, rounds=rounds, xy_baseline=xy_baseline, threshold=threshold,
-              pores_labels=pores_labels, figures=figures, truth=truth, tolerance_nm=tolerance_nm, console=console)
+              confirmed=confirmed, pores_labels=pores_labels, figures=figures, truth=truth, tolerance_nm=tolerance_nm,
+              console=console)
 
 
 @app.command()

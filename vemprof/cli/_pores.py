@@ -16,8 +16,9 @@ STEPS = ("pockets", "masks", "train", "detect", "distribute", "score")
 
 
 def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: str, pockets_chain: Path | None,
-              pore_radius_nm: float, model: Path | None, train_minutes: float, rotations: str,
-              training_fraction: float, rounds: int, xy_baseline: bool, threshold: float,
+              pore_radius_nm: float, model: Path | None, train_minutes: float,
+              train_iterations: int | None, rotations: str,
+              training_fraction: float, rounds: int, xy_baseline: bool, threshold: float, confirmed: float,
               pores_labels: str | None, figures: Path | None, truth: str, tolerance_nm: float,
               console: Console) -> None:
     """Run the chosen ``steps`` (comma-separated, of `STEPS`) on the store at ``store``;
@@ -66,8 +67,10 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
         for _, path, turns in learned:
             records = train_in_rounds(dataset, nucleus=nucleus, masks=f"{prefix}pore_masks",
                                       annotations=f"{prefix}pore_training", path=path, rounds=rounds,
-                                      fraction=training_fraction, minutes=train_minutes, rotations=turns,
-                                      radius_nm=pore_radius_nm, threshold=threshold, progress=rich_progress)
+                                      fraction=training_fraction, minutes=train_minutes,
+                                      iterations=train_iterations, rotations=turns,
+                                      radius_nm=pore_radius_nm, threshold=threshold, confirmed=confirmed,
+                                      progress=rich_progress)
             for record in records:
                 console.print(f"round {record['round']}: trained the pore model ({_route(turns)}) on the "
                               f"{record['masks']} pores of labels/{record['targets']} with X < {record['x_end']} "
@@ -75,8 +78,9 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
                               f"IoU {record['best_mean_iou']:.2f}; wrote {path}")
     if "detect" in chosen:
         for name, path, _ in learned:
+            masks = f"{prefix}pore_masks" if f"{prefix}pore_masks" in dataset.label_names else None
             count = detect_pores(dataset, model=path, nucleus=nucleus, out=name, radius_nm=pore_radius_nm,
-                                 threshold=threshold, progress=rich_progress)
+                                 threshold=threshold, masks=masks, confirmed=confirmed, progress=rich_progress)
             console.print(f"found {count} pores near the envelope with {path.name}; wrote probabilities/{name} and "
                           f"labels/{name}")
     if "distribute" in chosen:

@@ -109,7 +109,8 @@ class PoresStep(_Step):
     model: Path | None = Field(None, description="a trained pore model to use instead of training one")
     train_minutes: float = Field(5.0, gt=0, description="the longest training, minutes")
     rotations: tuple[float, ...] = Field((30.0, 60.0, 90.0), description="degrees; [] for Z planes only")
-    threshold: float = Field(0.3, gt=0, lt=1, description="the least smoothed probability of a pore")
+    threshold: float = Field(0.5, gt=0, lt=1, description="the least smoothed probability of a pore")
+    confirmed: float = Field(0.2, gt=0, lt=1, description="the least where a pore mask lies within a pore radius")
 
     @field_validator("rotations")
     @classmethod

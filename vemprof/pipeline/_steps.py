@@ -173,9 +173,11 @@ def run_pores(run: Run, step: PoresStep) -> None:
     if step.model is None:
         train_in_rounds(store, nucleus=nucleus, masks=run.name("pore_masks"), annotations=run.name("pore_training"),
                         path=model, minutes=step.train_minutes, rotations=step.rotations,
-                        radius_nm=step.pore_radius_nm, threshold=step.threshold, progress=run.progress)
+                        radius_nm=step.pore_radius_nm, threshold=step.threshold, confirmed=step.confirmed,
+                        progress=run.progress)
     count = detect_pores(store, model=model, nucleus=nucleus, out=run.name("pores"), radius_nm=step.pore_radius_nm,
-                         threshold=step.threshold, progress=run.progress)
+                         threshold=step.threshold, masks=run.name("pore_masks"), confirmed=step.confirmed,
+                         progress=run.progress)
     run.say(f"the pore model found {count} pores")
     pore_steps_figure(store, nucleus=nucleus, prefix=run.prefix, out=run.folder / "pores_steps.png", chain=chain)
 

@@ -15,11 +15,13 @@ band, `SEARCH_INSIDE_NM` inside to `SEARCH_OUTSIDE_NM` outside the surface;
 `learn.predict_where`), so its cost grows with the nuclear surface, not the volume.
 The probability (``probabilities/<out>``, 0 where no tile ran), masked to the band, is
 smoothed at `SMOOTHING` of the pore radius, and its maxima at least a pore radius apart
-and above `THRESHOLD` are the pores (a strict watershed's seeds: one per pore, however
-the probability of neighbours runs together).
+are the pores' seeds (a strict watershed's: one per pore, however the probability of
+neighbours runs together): those above `THRESHOLD` on their own, and, where the pore
+masks of the 3D operations are given, those above `CONFIRMED` with a mask's centre
+within a pore radius (two kinds of evidence that agree; measured in docs/pores.md).
 Each pore grows from its maximum through the envelope (`envelope_disc`) where the
-smoothed probability is at least half the threshold, no farther than the pore radius,
-a voxel claimed by two pores going to the nearer: a pore instance, ``labels/<out>``.
+smoothed probability is at least half the lower threshold, no farther than the pore
+radius, a voxel claimed by two pores going to the nearer: a pore instance, ``labels/<out>``.
 
 Tried and left out: a white top-hat of the probability (a 150 nm opening) before the
 maxima gave the same pores, since the probability is already near 0 between pores.
@@ -35,6 +37,7 @@ from typing import Sequence
 import dask.array as da
 import numpy as np
 from scipy import ndimage as ndi
+from scipy.spatial import cKDTree
 from skimage.feature import peak_local_max
 
 from vemprof import ops
@@ -60,8 +63,10 @@ SEARCH_INSIDE_NM = 120.0
 SEARCH_OUTSIDE_NM = 80.0
 #: Gaussian smoothing of the probability, in pore radii (24 nm for the 60 nm default).
 SMOOTHING = 0.4
-#: A pore: a maximum of the smoothed probability at least this high.
-THRESHOLD = 0.3
+#: A pore: a maximum of the smoothed probability at least this high on its own, or at
+#: least `CONFIRMED` high with a pore mask's centre within a pore radius.
+THRESHOLD = 0.5
+CONFIRMED = 0.2
 #: Blocks (Z, Y, X voxels) in which the maxima are sought, each with a halo.
 PEAK_BLOCK = (64, 512, 512)
 
@@ -93,16 +98,19 @@ def paint_pore_training(store: Store, *, nucleus: str, masks: str, out: str,
 
 
 def train_pore_model(store: Store, *, annotations: str, path: Path, minutes: float = TRAINING_MINUTES,
-                     rotations: Sequence[float] = ROTATIONS, every: int = EVERY, seed: int = 0,
-                     progress: ProgressReporter = no_progress) -> dict:
+                     iterations: int | None = None, rotations: Sequence[float] = ROTATIONS, every: int = EVERY,
+                     seed: int = 0, progress: ProgressReporter = no_progress) -> dict:
     """Train the pore U-Net on ``labels/<annotations>`` (`paint_pore_training`) at full
-    resolution, rotated by ``rotations`` (none: Z planes only), and save it at ``path``;
+    resolution, rotated by ``rotations`` (none: Z planes only), for ``minutes`` or
+    ``iterations`` (when given), whichever ends first, and save it at ``path``;
     returns its training record. Interrupted, it resumes from a checkpoint beside ``path``."""
     from vemprof.learn import save_model, train_unet
+    from vemprof.learn._unet_train import MAX_ITERATIONS
 
     path.parent.mkdir(parents=True, exist_ok=True)
     description, weights, others = train_unet(
-        store, annotations, level=0, max_minutes=minutes, rotations=tuple(rotations), every=every, seed=seed,
+        store, annotations, level=0, max_minutes=minutes, max_iterations=iterations or MAX_ITERATIONS,
+        rotations=tuple(rotations), every=every, seed=seed,
         checkpoint=path.with_name(path.name + ".checkpoint"), progress=progress)
     save_model(path, description, weights, others=others, overwrite=True)
     return description.training
@@ -110,8 +118,10 @@ def train_pore_model(store: Store, *, annotations: str, path: Path, minutes: flo
 
 def train_in_rounds(store: Store, *, nucleus: str, masks: str, annotations: str, path: Path, rounds: int = 1,
                     fraction: float = TRAINING_FRACTION, minutes: float = TRAINING_MINUTES,
-                    rotations: Sequence[float] = ROTATIONS, radius_nm: float = PORE_RADIUS_NM,
-                    threshold: float = THRESHOLD, progress: ProgressReporter = no_progress) -> list[dict]:
+                    iterations: int | None = None, rotations: Sequence[float] = ROTATIONS,
+                    radius_nm: float = PORE_RADIUS_NM,
+                    threshold: float = THRESHOLD, confirmed: float = CONFIRMED,
+                    progress: ProgressReporter = no_progress) -> list[dict]:
     """Paint ``labels/<annotations>`` from the pore masks ``labels/<masks>`` and train the
     pore model at ``path`` on it; with ``rounds`` > 1, again on the pores that model finds
     (``labels/<path's stem>_round<k>``), each round's labels better than the last
@@ -122,25 +132,28 @@ def train_in_rounds(store: Store, *, nucleus: str, masks: str, annotations: str,
     for round_ in range(1, rounds + 1):
         painted = paint_pore_training(store, nucleus=nucleus, masks=targets, out=annotations, fraction=fraction,
                                       progress=progress)
-        trained = train_pore_model(store, annotations=annotations, path=path, minutes=minutes, rotations=rotations,
-                                   progress=progress)
+        trained = train_pore_model(store, annotations=annotations, path=path, minutes=minutes, iterations=iterations,
+                                   rotations=rotations, progress=progress)
         records.append({"round": round_, "targets": targets, **painted, **trained})
         if round_ < rounds:
             targets = f"{path.stem}_round{round_}"
             detect_pores(store, model=path, nucleus=nucleus, out=targets, radius_nm=radius_nm, threshold=threshold,
-                         progress=progress)
+                         masks=masks, confirmed=confirmed, progress=progress)
     return records
 
 
 def detect_pores(store: Store, *, model: Path, nucleus: str, out: str, radius_nm: float = PORE_RADIUS_NM,
-                 threshold: float = THRESHOLD, device: str = "auto", progress: ProgressReporter = no_progress) -> int:
+                 threshold: float = THRESHOLD, masks: str | None = None, confirmed: float = CONFIRMED,
+                 device: str = "auto", progress: ProgressReporter = no_progress) -> int:
     """Predict ``probabilities/<out>`` with the pore model at ``model`` over the search band
     of ``labels/<nucleus>`` and write the pores found in it as ``labels/<out>`` (module
-    note); returns how many."""
+    note): maxima of at least ``threshold``, and of at least ``confirmed`` near a pore of
+    ``labels/<masks>`` when given; returns how many."""
     from vemprof.learn import load_model, predict_where
 
-    if not 0 < threshold < 1:
-        raise VemprofError(f"--threshold must be between 0 and 1, got {threshold}")
+    for name, value in (("--threshold", threshold), ("--confirmed", confirmed)):
+        if not 0 < value < 1:
+            raise VemprofError(f"{name} must be between 0 and 1, got {value}")
     if not model.exists():
         raise VemprofError(f"no pore model at {model}; train one first (--steps train) or give it with --model")
     started = dt.datetime.now(dt.timezone.utc)
@@ -155,9 +168,14 @@ def detect_pores(store: Store, *, model: Path, nucleus: str, out: str, radius_nm
     predict_where(store, model, where=band, names=[out], device=device, progress=progress)
     probability = store.probabilities(out).data
     sigma_nm = SMOOTHING * radius_nm
-    peaks_nm = probability_peaks(probability, band, spacing=spacing, sigma_nm=sigma_nm, min_distance_nm=radius_nm,
-                                 threshold=threshold, progress=progress)
-    none_found = (f"no pore found: the pore model's probability never reaches {threshold} near the envelope of "
+    lowest = min(threshold, confirmed) if masks else threshold
+    peaks_nm, heights = probability_peaks(probability, band, spacing=spacing, sigma_nm=sigma_nm,
+                                          min_distance_nm=radius_nm, threshold=lowest, progress=progress)
+    if masks:
+        centres_nm = centroids_nm(store.labels(masks).data, spacing=spacing)
+        peaks_nm = peaks_nm[confirmed_peaks(peaks_nm, heights, centres_nm, threshold=threshold, confirmed=confirmed,
+                                            radius_nm=radius_nm)]
+    none_found = (f"no pore found: the pore model's probability never reaches {lowest} near the envelope of "
                   f"labels/{nucleus}; lower --threshold or train on more pores")
     if len(peaks_nm) == 0:
         raise VemprofError(none_found)
@@ -170,7 +188,7 @@ def detect_pores(store: Store, *, model: Path, nucleus: str, out: str, radius_nm
         outer = _widened(wide, depth, band.shape)  # the shells are exact within ``wide``
         near = _search_band(np.asarray(mask[outer]), spacing=spacing)[_within(wide, outer)]
         smooth = _smoothed(np.asarray(probability[wide]), near, spacing=spacing, sigma_nm=sigma_nm)
-        return smooth[_within(box, wide)] >= threshold / 2
+        return smooth[_within(box, wide)] >= lowest / 2
 
     discs = []
     with progress("growing each pore from its maximum", len(peaks_nm)) as advance:
@@ -183,7 +201,8 @@ def detect_pores(store: Store, *, model: Path, nucleus: str, out: str, radius_nm
     count = int(claimed["label"].nunique())
     store.record("pores", outputs=[f"probabilities/{out}", f"labels/{out}"], started=started,
                  parameters={"step": "detect", "model": str(model), "nucleus": nucleus, "radius_nm": radius_nm,
-                             "threshold": threshold, "smoothing_nm": sigma_nm, "search_inside_nm": SEARCH_INSIDE_NM,
+                             "threshold": threshold, "masks": masks, "confirmed": confirmed if masks else None,
+                             "smoothing_nm": sigma_nm, "search_inside_nm": SEARCH_INSIDE_NM,
                              "search_outside_nm": SEARCH_OUTSIDE_NM, "rotations": description.training["rotations"],
                              "pores": count})
     return count
@@ -191,10 +210,11 @@ def detect_pores(store: Store, *, model: Path, nucleus: str, out: str, radius_nm
 
 def probability_peaks(probability: da.Array, band: da.Array, *, spacing, sigma_nm: float, min_distance_nm: float,
                       threshold: float, block: tuple[int, int, int] = PEAK_BLOCK,
-                      progress: ProgressReporter = no_progress) -> np.ndarray:
-    """(n, 3) nm positions of the maxima of ``probability`` (uint8, 0–255) within ``band``,
-    smoothed by ``sigma_nm``, at least ``min_distance_nm`` apart and ``threshold`` (0–1)
-    high; sought ``block`` by block with a halo, so equal to the whole volume's."""
+                      progress: ProgressReporter = no_progress) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 3) nm positions and (n,) heights (0–1) of the maxima of ``probability`` (uint8,
+    0–255) within ``band``, smoothed by ``sigma_nm``, at least ``min_distance_nm`` apart and
+    ``threshold`` (0–1) high; sought ``block`` by block with a halo, so equal to the whole
+    volume's."""
     spacing = np.asarray(spacing, np.float64)
     halo = [int(math.ceil((min_distance_nm + 4 * sigma_nm) / s)) for s in spacing]
     radius = [max(int(round(min_distance_nm / s)), 1) for s in spacing]
@@ -214,9 +234,22 @@ def probability_peaks(probability: da.Array, band: da.Array, *, spacing, sigma_n
                 peaks = peaks + [w.start for w in wide]
                 inside = np.all([(peaks[:, a] >= core[a].start) & (peaks[:, a] < core[a].stop) for a in range(3)],
                                 axis=0)
-                found.append(peaks[inside])
+                kept = peaks[inside]
+                found.append(np.c_[kept * spacing, smooth[tuple((kept - [w.start for w in wide]).T)]])
             advance(1)
-    return np.concatenate(found) * spacing if found else np.zeros((0, 3))
+    found = np.concatenate(found) if found else np.zeros((0, 4))
+    return found[:, :3], found[:, 3]
+
+
+def confirmed_peaks(peaks_nm: np.ndarray, heights: np.ndarray, masks_nm: np.ndarray, *, threshold: float,
+                    confirmed: float, radius_nm: float) -> np.ndarray:
+    """Which maxima (positions nm, heights 0–1) are pores: ``threshold`` high, or
+    ``confirmed`` high with one of ``masks_nm`` (the pore masks' centres, nm) within
+    ``radius_nm``; a bool array."""
+    near = np.zeros(len(peaks_nm), bool)
+    if len(masks_nm) and len(peaks_nm):
+        near = cKDTree(masks_nm).query(peaks_nm, distance_upper_bound=radius_nm)[0] <= radius_nm
+    return (heights >= threshold) | (near & (heights >= confirmed))
 
 
 def _search_band(nucleus, *, spacing):
