@@ -9,13 +9,15 @@ and the growth of each against the smallest volume. The trainings are time-limit
 (2.5 and 3 minutes), so they cost the same at every size; the rest should grow with the
 voxels, or with the nuclear surface for the pores.
 
-Run: ``.venv/bin/python benchmarks/bench_profile_scale.py [FOLDER] [--shapes 128,256,256 192,384,384]``
-(about 6 + 8 minutes on 2 cores for the default shapes; the 256 × 512 × 512 demo phantom
-takes 11.5).
+Run: ``.venv/bin/python benchmarks/bench_profile_scale.py [FOLDER] [--shapes 128,256,256 192,384,384]
+[--tiles ZxYxX]`` (about 6 + 8 minutes on 2 cores for the default shapes; the 256 × 512 ×
+512 demo phantom takes 11.5).
 
-Not yet reachable: the issue's 10⁹ voxels. `vemprof synth` makes a single cell in memory
-(about 31 bytes a voxel), so this machine stops near 3·10⁸ voxels; a field of cells
-(`--tiles`) is made tile by tile but the pores step takes one nucleus.
+A single cell is made in memory (`vemprof synth`, about 31 bytes a voxel), so this
+machine stops near 3·10⁸ voxels. Larger volumes are fields of cells: with ``--tiles``,
+each shape is one cell's tile and the field holds tz × ty × tx of them (made tile by tile
+with the memory of one), profiled with the pores and distribution steps set to
+``each_nucleus: true``; e.g. ``--shapes 250,500,500 --tiles 4x2x2`` is 1000³ voxels.
 """
 
 from __future__ import annotations
@@ -35,10 +37,11 @@ from vemprof.store import Store
 PIPELINE = Path(__file__).resolve().parents[1] / "pipelines" / "demo.yaml"
 
 
-def make_phantom(store: Path, shape: str) -> None:
-    """The phantom and its annotations, as ``make demo`` makes them."""
+def make_phantom(store: Path, shape: str, tiles: str) -> None:
+    """The phantom (a field of ``tiles`` cells of ``shape``) and its annotations, as ``make
+    demo`` makes them."""
     vemprof = [sys.executable, "-m", "vemprof"]
-    for command in (["synth", str(store), "--set", f"shape={shape}", "--overwrite", "--no-preview"],
+    for command in (["synth", str(store), "--set", f"shape={shape}", "--tiles", tiles, "--overwrite", "--no-preview"],
                     ["annotate-planes", str(store), "--from-labels", "cell", "--out", "cell_scribbles",
                      "--every", "64", "--fraction", "0.3", "--overwrite"],
                     ["annotate-planes", str(store), "--from-labels", "nucleus,mitochondria",
@@ -60,18 +63,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", type=Path, help="where the phantoms go (default: a temporary folder)")
     parser.add_argument("--shapes", nargs="+", default=["128,256,256", "192,384,384"],
-                        help="Z,Y,X voxel counts, one phantom each")
+                        help="Z,Y,X voxel counts, one phantom each (with --tiles, of one tile)")
+    parser.add_argument("--tiles", default="1x1x1", help="ZxYxX cells in the field (default: one cell)")
     options = parser.parse_args()
     folder = options.folder or Path(tempfile.mkdtemp(prefix="profile-scale-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    tiles = [int(n) for n in options.tiles.split("x")]
+    pipeline = PIPELINE
+    if math.prod(tiles) > 1:  # several nuclei: each split and counted on its own
+        pipeline = folder / "pipeline.yaml"
+        pipeline.write_text(PIPELINE.read_text().replace("each_nucleus: false", "each_nucleus: true"))
     rows = []
     for shape in options.shapes:
-        store = folder / f"phantom_{shape.replace(',', 'x')}.zarr"
-        make_phantom(store, shape)
+        store = folder / f"phantom_{shape.replace(',', 'x')}_{options.tiles}.zarr"
+        make_phantom(store, shape, options.tiles)
         code = (f"import sys; from vemprof.cli import main; sys.argv = ['vemprof', 'profile', {str(store)!r}, "
-                f"'--pipeline', {str(PIPELINE)!r}, '--prefix', 'found_']; main()")
+                f"'--pipeline', {str(pipeline)!r}, '--prefix', 'found_']; main()")
         seconds, peak_mib = run_measured(code)
-        voxels = math.prod(int(n) for n in shape.split(","))
-        rows.append((shape, voxels, step_seconds(store), seconds, peak_mib))
+        voxels = math.prod(int(n) for n in shape.split(",")) * math.prod(tiles)
+        rows.append((shape if math.prod(tiles) == 1 else f"{shape} × {options.tiles}", voxels, step_seconds(store),
+                     seconds, peak_mib))
     steps = list(rows[0][2])
     print("\n| shape | voxels | " + " | ".join(f"{step} s" for step in steps) + " | total s | peak GiB |")
     print("|---|---:|" + "---:|" * (len(steps) + 2))

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from vemprof.errors import VemprofError
-from vemprof.spatial import nearest_sections, section_of_points, split_at_invagination, split_by_plane
+from vemprof.spatial import (
+    nearest_sections,
+    section_of_points,
+    split_at_invagination,
+    split_by_plane,
+    split_each_nucleus,
+)
 from vemprof.synth import make_phantom
 
 SPACING = (40.0, 20.0, 20.0)
@@ -70,6 +76,25 @@ def test_an_empty_nucleus_or_three_nuclei_are_refused():
     three[2:8, 2:8, 2:10] = three[2:8, 2:8, 15:23] = three[2:8, 2:8, 28:36] = True
     with pytest.raises(VemprofError, match="3 separate large pieces"):
         split_at_invagination(three, spacing=SPACING)
+
+
+def test_each_of_several_nuclei_is_split_on_its_own():
+    two_lobed = lobes(bridge_voxels=6)
+    z, y, x = np.ogrid[:40, :64, :64]
+    round_one = ((z - 20) * 2) ** 2 + (y - 32) ** 2 + (x - 32) ** 2 <= 20 ** 2
+    cells = np.concatenate([two_lobed, round_one, two_lobed], axis=2)  # three nuclei along X
+    cells[20, 32, 0] = True  # a crumb: not a nucleus
+    # nuclei are numbered in the order their first voxels come (C order): the round one
+    # begins two planes deeper than the two-lobed ones, so it is the third
+    with pytest.warns(UserWarning, match="nucleus 3 has no invagination to split at: it is one section, 5"):
+        sections, necks = split_each_nucleus(cells, spacing=SPACING)
+    assert np.array_equal(sections > 0, cells)
+    # nucleus k: 2k - 1 the smaller lobe, 2k the larger; the round one is one section
+    assert sections[20, 32, 36] == 1 and sections[20, 32, 80] == 2
+    assert sections[20, 32, 192 + 36] == 3 and sections[20, 32, 192 + 80] == 4
+    assert set(np.unique(sections[:, :, 128:192])) == {0, 5}
+    assert sections[20, 32, 0] == 1  # the crumb joined the nearest section
+    assert necks[0] < 0.4 and necks[1] == pytest.approx(necks[0]) and np.isnan(necks[2])
 
 
 def test_a_plane_splits_numpy_and_dask_alike():

@@ -124,3 +124,36 @@ def test_each_pore_mask_is_a_disc_of_envelope_above_its_pocket(tmp_path):
     scored = point_scores(centroids_nm(phantom.labels["pores"], spacing=phantom.spacing),
                           centroids_nm(masks, spacing=phantom.spacing), tolerance_nm=60)
     assert scored["f1"] >= 0.9
+
+
+def test_a_field_of_cells_has_its_pores_counted_nucleus_by_nucleus(vemprof_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert vemprof_cli(*"synth field.zarr --shape 96,192,192 --voxel-size 60,50,50 --tiles 1x1x2 "
+                        "--no-preview".split()).code == 0
+    refused = vemprof_cli("pores", "field.zarr", "--steps", "distribute", "--pores", "pores")
+    assert refused.code == 2 and "give --each-nucleus" in refused.stderr
+    result = vemprof_cli("pores", "field.zarr", "--steps", "distribute", "--pores", "pores", "--each-nucleus")
+    assert result.code == 0, result
+    store = Store.open(tmp_path / "field.zarr")
+    # each cell's nucleus split on its own, as designed: nucleus k's sections are 2k - 1 (small) and 2k (large)
+    found, designed = np.asarray(store.labels("sections").data), np.asarray(store.labels("nucleus_sections").data)
+    designed = np.where(designed > 0, designed + 2 * (np.arange(designed.shape[2]) >= 192), 0)  # tile 2: 3 and 4
+    matched = set()
+    for section in (1, 2, 3, 4):
+        truth = np.bincount(designed[found == section]).argmax()  # the designed section it lies in
+        overlap = np.count_nonzero((found == section) & (designed == truth))
+        assert overlap / np.count_nonzero((found == section) | (designed == truth)) >= 0.9, section
+        assert section % 2 == truth % 2  # the small section first
+        matched.add(truth)
+    assert matched == {1, 2, 3, 4}
+    pores = store.read_table("pores")
+    assert set(pores["nucleus"]) == {1, 2} and ((pores["section"] + 1) // 2 == pores["nucleus"]).all()
+    density = store.read_table("pore_density").set_index(["nucleus", "section"])
+    assert density.loc[(0, 0), "pores"] == len(pores)
+    for nucleus in (1, 2):  # designed: 10 pores per µm² on the small section, 7 on the large
+        assert density.loc[(nucleus, 2 * nucleus - 1), "pores_per_um2"] == pytest.approx(10, rel=0.15)
+        assert density.loc[(nucleus, 2 * nucleus), "pores_per_um2"] == pytest.approx(7, rel=0.15)
+        assert density.loc[(nucleus, 0), "pores"] == (pores["nucleus"] == nucleus).sum()
+    tests = store.read_table("pore_sections_test").set_index("nucleus")
+    assert list(tests.index) == [1, 2]
+    assert (tests["mean_a"] < tests["mean_b"]).all()  # in each nucleus, the denser section: nearer neighbours

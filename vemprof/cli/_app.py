@@ -365,6 +365,8 @@ def sections(
         None, "--plane", metavar="Z,Y,X:NZ,NY,NX",
         help="Split by the plane through Z,Y,X (µm) with normal NZ,NY,NX instead of at the invagination."),
     out: str = typer.Option("sections", "--out", metavar="NAME", help="Write labels/NAME and tables/NAME."),
+    each_nucleus: bool = typer.Option(False, "--each-nucleus",
+                                      help="Several nuclei: split each on its own (nucleus k: sections 2k-1, 2k)."),
 ) -> None:
     """Split the nucleus into two sections at its invagination (or by a plane): labels/sections, tables/sections."""
     from vemprof.spatial import split_nucleus
@@ -373,11 +375,16 @@ def sections(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         table = split_nucleus(Store.open(store), nucleus=nucleus, out=out, plane=plane(plane_text),
-                              progress=rich_progress)
+                              each_nucleus=each_nucleus, progress=rich_progress)
     _print_warnings(caught)
-    how = "by the plane" if plane_text else f"at the invagination (neck {table['neck_ratio'].iloc[0]:.2f} of the radius)"
+    if plane_text:
+        how = "by the plane"
+    elif table["nucleus"].nunique() > 1:
+        how = f"each of {table['nucleus'].nunique()} nuclei at its invagination"
+    else:
+        how = f"at the invagination (neck {table['neck_ratio'].iloc[0]:.2f} of the radius)"
     console.print(f"split labels/{nucleus} {how}; wrote labels/{out} and tables/{out}")
-    _print_result(table.drop(columns="neck_ratio"), None)
+    _print_result(table.drop(columns="neck_ratio") if table["nucleus"].nunique() == 1 else table, None)
 
 
 @app.command()
@@ -478,6 +485,9 @@ def pores(
     truth: str = typer.Option("pores", "--truth", metavar="NAME",
                               help="score: the true pores (labels/NAME), e.g. a phantom's."),
     tolerance_nm: float = typer.Option(60.0, "--tolerance-nm", help="score: the farthest match of a pore, nm."),
+    each_nucleus: bool = typer.Option(False, "--each-nucleus",
+                                      help="The nucleus image holds several nuclei (a volume of many cells): "
+                                           "each is split into its own sections, pores counted per nucleus."),
 ) -> None:
     """The nuclear pores: the low-density pockets under them (labels/pockets) and the pore above each
     (labels/pore_masks) by 3D operations; a U-Net trained on those masks with rotated planes, which
@@ -490,7 +500,7 @@ def pores(
               train_iterations=train_iterations, rotations=rotations,
               training_fraction=training_fraction, rounds=rounds, xy_baseline=xy_baseline, threshold=threshold,
               confirmed=confirmed, pores_labels=pores_labels, figures=figures, truth=truth, tolerance_nm=tolerance_nm,
-              console=console)
+              each_nucleus=each_nucleus, console=console)
 
 
 @app.command()

@@ -20,7 +20,7 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
               train_iterations: int | None, rotations: str,
               training_fraction: float, rounds: int, xy_baseline: bool, threshold: float, confirmed: float,
               pores_labels: str | None, figures: Path | None, truth: str, tolerance_nm: float,
-              console: Console) -> None:
+              each_nucleus: bool, console: Console) -> None:
     """Run the chosen ``steps`` (comma-separated, of `STEPS`) on the store at ``store``;
     outputs are named with ``prefix``, and a phantom's ground truth is never overwritten."""
     from vemprof.store import Store
@@ -57,7 +57,7 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
                                    "--prefix, e.g. --prefix found_")
     if "pockets" in chosen:
         count = find_pockets(dataset, nucleus=nucleus, out=f"{prefix}pockets", contrast=contrast,
-                             chain=pockets_chain or POCKETS_CHAIN, progress=rich_progress)
+                             chain=pockets_chain or POCKETS_CHAIN, each_nucleus=each_nucleus, progress=rich_progress)
         console.print(f"found {count} pockets under the envelope of labels/{nucleus}; wrote labels/{prefix}pockets")
     if "masks" in chosen:
         count = find_pore_masks(dataset, nucleus=nucleus, pockets=f"{prefix}pockets", out=f"{prefix}pore_masks",
@@ -70,7 +70,7 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
                                       fraction=training_fraction, minutes=train_minutes,
                                       iterations=train_iterations, rotations=turns,
                                       radius_nm=pore_radius_nm, threshold=threshold, confirmed=confirmed,
-                                      progress=rich_progress)
+                                      each_nucleus=each_nucleus, progress=rich_progress)
             for record in records:
                 console.print(f"round {record['round']}: trained the pore model ({_route(turns)}) on the "
                               f"{record['masks']} pores of labels/{record['targets']} with X < {record['x_end']} "
@@ -80,7 +80,8 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
         for name, path, _ in learned:
             masks = f"{prefix}pore_masks" if f"{prefix}pore_masks" in dataset.label_names else None
             count = detect_pores(dataset, model=path, nucleus=nucleus, out=name, radius_nm=pore_radius_nm,
-                                 threshold=threshold, masks=masks, confirmed=confirmed, progress=rich_progress)
+                                 threshold=threshold, masks=masks, confirmed=confirmed, each_nucleus=each_nucleus,
+                                 progress=rich_progress)
             console.print(f"found {count} pores near the envelope with {path.name}; wrote probabilities/{name} and "
                           f"labels/{name}")
     if "distribute" in chosen:
@@ -89,10 +90,10 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             tables = distribute_pores(dataset, pores=pores_name, nucleus=nucleus, prefix=prefix, figures=folder,
-                                      progress=rich_progress)
+                                      each_nucleus=each_nucleus, progress=rich_progress)
         for warning in caught:
             console.print(f"[yellow]warning:[/] {warning.message}", highlight=False, soft_wrap=True)
-        console.print(f"the pores of labels/{pores_name} on the envelope, by section:")
+        console.print(f"the pores of labels/{pores_name} on the envelope, by nucleus and section:")
         print_rows(tables[f"{prefix}pore_density"], console)
         print_rows(tables[f"{prefix}pore_sections_test"], console)
         console.print(f"wrote tables/{prefix}pores, tables/{prefix}pore_density, tables/{prefix}pore_sections_test "

@@ -111,6 +111,7 @@ class PoresStep(_Step):
     rotations: tuple[float, ...] = Field((30.0, 60.0, 90.0), description="degrees; [] for Z planes only")
     threshold: float = Field(0.5, gt=0, lt=1, description="the least smoothed probability of a pore")
     confirmed: float = Field(0.2, gt=0, lt=1, description="the least where a pore mask lies within a pore radius")
+    each_nucleus: bool = Field(False, description="the nucleus image holds several nuclei (a volume of many cells)")
 
     @field_validator("rotations")
     @classmethod
@@ -128,6 +129,7 @@ class DistributionStep(_Step):
     pores: str = Field("pores", description="the pores' label image (as the pores step names it)")
     k: int = Field(8, ge=1, description="neighbours of the mean kNN distance")
     bandwidth_um: float = Field(0.1, gt=0, description="the KDE's bandwidth, µm")
+    each_nucleus: bool = Field(False, description="several nuclei: each split into its own two sections")
 
 
 class ReportStep(_Step):

@@ -164,7 +164,7 @@ def run_pores(run: Run, step: PoresStep) -> None:
 
     store, nucleus, chain = run.store, run.name(step.nucleus), step.pockets_chain or POCKETS_CHAIN
     count = find_pockets(store, nucleus=nucleus, out=run.name("pockets"), contrast=step.contrast, chain=chain,
-                         progress=run.progress)
+                         each_nucleus=step.each_nucleus, progress=run.progress)
     run.say(f"found {count} pockets under the nuclear envelope")
     count = find_pore_masks(store, nucleus=nucleus, pockets=run.name("pockets"), out=run.name("pore_masks"),
                             radius_nm=step.pore_radius_nm, progress=run.progress)
@@ -174,10 +174,10 @@ def run_pores(run: Run, step: PoresStep) -> None:
         train_in_rounds(store, nucleus=nucleus, masks=run.name("pore_masks"), annotations=run.name("pore_training"),
                         path=model, minutes=step.train_minutes, rotations=step.rotations,
                         radius_nm=step.pore_radius_nm, threshold=step.threshold, confirmed=step.confirmed,
-                        progress=run.progress)
+                        each_nucleus=step.each_nucleus, progress=run.progress)
     count = detect_pores(store, model=model, nucleus=nucleus, out=run.name("pores"), radius_nm=step.pore_radius_nm,
                          threshold=step.threshold, masks=run.name("pore_masks"), confirmed=step.confirmed,
-                         progress=run.progress)
+                         each_nucleus=step.each_nucleus, progress=run.progress)
     run.say(f"the pore model found {count} pores")
     pore_steps_figure(store, nucleus=nucleus, prefix=run.prefix, out=run.folder / "pores_steps.png", chain=chain)
 
@@ -194,14 +194,18 @@ def run_distribution(run: Run, step: DistributionStep) -> None:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        split_nucleus(run.store, nucleus=run.name(step.nucleus), out=run.name("sections"), progress=run.progress)
+        split_nucleus(run.store, nucleus=run.name(step.nucleus), out=run.name("sections"),
+                      each_nucleus=step.each_nucleus, progress=run.progress)
         tables = distribute_pores(run.store, pores=run.name(step.pores), nucleus=run.name(step.nucleus),
                                   sections=run.name("sections"), prefix=run.prefix, figures=run.folder, k=step.k,
                                   bandwidth_um=step.bandwidth_um, progress=run.progress)
     for warning in caught:
         run.say(f"warning: {warning.message}")
-    for row in tables[run.name("pore_density")].itertuples():
-        where = "whole nucleus" if row.section == 0 else f"section {row.section}"
+    density = tables[run.name("pore_density")]
+    several = density["nucleus"].max() > 1
+    for row in density.itertuples():
+        where = ("all nuclei" if several else "whole nucleus") if row.nucleus == 0 else (
+            f"nucleus {row.nucleus}" if row.section == 0 else f"section {row.section}")
         run.say(f"{where}: {row.pores} pores, {row.pores_per_um2:.2f} per µm²")
 
 

@@ -82,7 +82,7 @@ def write_report(store: Store, *, folder: Path, prefix: str, pipeline) -> Path:
         _figure(_existing(folder / "pores_knn8_mean_um.png"), "Pores coloured by the mean distance to their 8 "
                                                               "nearest (µm)"),
         _figure(_existing(folder / "pores_kde_score.png"), "Pores coloured by their kernel density score"),
-        "<h3>Pores per µm² of envelope, by nucleus section (0: the whole nucleus)</h3>",
+        "<h3>Pores per µm² of envelope, by nucleus and section (section 0: the whole nucleus; nucleus 0: all)</h3>",
         _table(tables.get("pore_density"), "the distribution step"),
         "<h3>The sections compared</h3>",
         _figure(_existing(folder / "sections_knn.png"), "Distance to the 8 nearest pores, by section, with the tests"),

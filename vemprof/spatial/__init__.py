@@ -1,8 +1,8 @@
 """Spatial statistics and tests on object tables: how crowded each point is (k nearest
 neighbours, kernel density), correlation of two columns, a column compared between
 groups (docs/measure.md#statistics); points on a curved surface (density per µm², Ripley's
-L against randomness on the same surface); a nucleus split into sections at its invagination
-and objects assigned to them (docs/measure.md#nucleus-sections)."""
+L against randomness on the same surface); a nucleus (or each of several) split into sections at its
+invagination and objects assigned to them (docs/measure.md#nucleus-sections)."""
 
 from vemprof.spatial._points import point_scores
 from vemprof.spatial._points_store import score_points
@@ -13,6 +13,7 @@ from vemprof.spatial._sections import (
     section_of_points,
     split_at_invagination,
     split_by_plane,
+    split_each_nucleus,
 )
 from vemprof.spatial._stats import compare, correlate, hedges_g
 from vemprof.spatial._surface import region_densities, ripley_on_surface, sample_surface
@@ -33,5 +34,6 @@ __all__ = [
     "section_of_points",
     "split_at_invagination",
     "split_by_plane",
+    "split_each_nucleus",
     "split_nucleus",
 ]

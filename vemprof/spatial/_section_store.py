@@ -23,7 +23,13 @@ import pandas as pd
 
 from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
-from vemprof.spatial._sections import nearest_sections, section_of_points, split_at_invagination, split_by_plane
+from vemprof.spatial._sections import (
+    nearest_sections,
+    section_of_points,
+    split_at_invagination,
+    split_by_plane,
+    split_each_nucleus,
+)
 from vemprof.store import Store
 
 #: Largest voxel edge, nm, of the pyramid level the automatic split runs on.
@@ -34,31 +40,35 @@ _NM_PER_UM = 1000.0
 
 
 def split_nucleus(store: Store, *, nucleus: str = "nucleus", out: str = "sections",
-                  plane: tuple[Sequence[float], Sequence[float]] | None = None,
+                  plane: tuple[Sequence[float], Sequence[float]] | None = None, each_nucleus: bool = False,
                   progress: ProgressReporter = no_progress) -> pd.DataFrame:
     """Write ``labels/<out>`` (1 the smaller section, 2 the larger; or 1 behind and 2 in
     front of ``plane`` = (point Z,Y,X µm, normal Z,Y,X)) and ``tables/<out>`` (`section`,
-    `volume_um3`, `envelope_um2`, `neck_ratio`) for the nucleus ``labels/<nucleus>``;
-    returns the table."""
+    `nucleus`, `volume_um3`, `envelope_um2`, `neck_ratio`) for the nucleus
+    ``labels/<nucleus>``; with ``each_nucleus``, every nucleus of it split on its own,
+    nucleus k's sections 2k − 1 and 2k (`split_each_nucleus`). Returns the table."""
     started = dt.datetime.now(dt.timezone.utc)
     full = store.labels(nucleus).data
-    if plane is None:
+    if plane is not None:
+        sections, necks = split_by_plane(full, spacing=store.spacing, point_um=plane[0], normal=plane[1]), [np.nan]
+    else:
         level = working_level(store, nucleus)
         crop, offset, spacing = _crop(store, nucleus, level)
-        split = split_at_invagination(crop > 0, spacing=spacing)
-        sections = da.map_blocks(_carried_block, full, dtype=np.uint8, filled=nearest_sections(
-            split.sections, spacing=spacing), offset=offset, scale=np.asarray(store.spacing) / spacing)
-        neck_ratio = split.neck_ratio
-    else:
-        sections, neck_ratio = split_by_plane(full, spacing=store.spacing, point_um=plane[0], normal=plane[1]), np.nan
+        if each_nucleus:
+            coarse, necks = split_each_nucleus(crop > 0, spacing=spacing)
+        else:
+            split = split_at_invagination(crop > 0, spacing=spacing)
+            coarse, necks = split.sections, [split.neck_ratio]
+        sections = da.map_blocks(_carried_block, full, dtype=coarse.dtype, filled=nearest_sections(
+            coarse, spacing=spacing), offset=offset, scale=np.asarray(store.spacing) / spacing)
     with progress(f"writing labels/{out}", store.chunks_to_write(full.shape, full.chunksize, averaged=False)) as step:
         store.write_labels(out, sections, chunks=full.chunksize, progress=step)
     table = _section_table(store, nucleus=nucleus, sections=out)
-    table["neck_ratio"] = neck_ratio
+    table["neck_ratio"] = np.asarray(necks)[table["nucleus"] - 1]
     store.write_table(out, table)
     store.record("sections", outputs=[f"labels/{out}", f"tables/{out}"], started=started,
-                 parameters={"nucleus": nucleus, "plane": None if plane is None else [list(map(float, p))
-                                                                                        for p in plane]})
+                 parameters={"nucleus": nucleus, "each_nucleus": each_nucleus,
+                             "plane": None if plane is None else [list(map(float, p)) for p in plane]})
     return table
 
 
@@ -104,7 +114,7 @@ def _carried_block(nucleus: np.ndarray, *, filled: np.ndarray, offset: np.ndarra
     location = block_info[0]["array-location"]
     index = [np.clip(np.floor((np.arange(a, b) + 0.5) * s).astype(np.int64) - o, 0, n - 1)
              for (a, b), s, o, n in zip(location, scale, offset, filled.shape)]
-    return np.where(nucleus > 0, filled[np.ix_(*index)], 0).astype(np.uint8)
+    return np.where(nucleus > 0, filled[np.ix_(*index)], 0).astype(filled.dtype)
 
 
 def envelope_mesh(store: Store, *, nucleus: str, sections: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -146,7 +156,8 @@ def _section_table(store: Store, *, nucleus: str, sections: str) -> pd.DataFrame
     areas = np.bincount(face_sections, weights=triangle_areas(vertices, faces), minlength=len(counts))
     voxel_um3 = math.prod(store.spacing) / _NM_PER_UM ** 3
     ids = np.arange(1, len(counts))
-    return pd.DataFrame({"section": ids, "volume_um3": counts[1:] * voxel_um3, "envelope_um2": areas[1:]})
+    return pd.DataFrame({"section": ids, "nucleus": (ids + 1) // 2, "volume_um3": counts[1:] * voxel_um3,
+                         "envelope_um2": areas[1:]})
 
 
 def assign_sections(store: Store, table: pd.DataFrame, *, sections: str) -> pd.DataFrame:

@@ -20,6 +20,13 @@ split is: the phantom's bridge is about 0.4 of the thinner lobe's radius; a nucl
 without an invagination has a ratio near 1, where the split is arbitrary and a
 warning says so.
 
+**Each of several nuclei** (`split_each_nucleus`, for a volume of many cells): every
+piece of the mask at least `MIN_NUCLEUS_FRACTION` of the largest is a nucleus, numbered
+1.. in C order of its first voxel, and split at its invagination on its own; nucleus k's
+sections are 2k − 1 (smaller) and 2k (larger), so a single nucleus keeps 1 and 2. A
+nucleus without an invagination is one section, 2k − 1, with a warning: on tissue many
+nuclei are round, and one must not stop the others.
+
 **By a plane** (`split_by_plane`): section 1 on the side the normal points away from,
 section 2 on the side it points to.
 
@@ -45,6 +52,9 @@ MIN_SECTION_FRACTION = 0.1
 #: A split whose last neck is at least this share of the thinner lobe's radius is not
 #: at an invagination: warned about.
 UNCLEAR_NECK_RATIO = 0.8
+#: With several nuclei: pieces of the mask under this share of the largest are crumbs
+#: (they join the nearest section), not nuclei.
+MIN_NUCLEUS_FRACTION = 0.1
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,44 @@ def split_at_invagination(nucleus: np.ndarray, *, spacing: Sequence[float]) -> S
     lookup[order] = np.arange(1, len(order) + 1)
     sections = nearest_sections(lookup[parts], spacing=spacing)
     return SectionSplit(np.where(mask, sections, 0).astype(np.uint8), neck_ratio)
+
+
+def split_each_nucleus(nuclei: np.ndarray, *, spacing: Sequence[float]) -> tuple[np.ndarray, list[float]]:
+    """Split each nucleus of the mask ``nuclei`` (Z, Y, X; numpy, non-zero = nucleus; voxel
+    size ``spacing`` nm) at its invagination (module note): the sections (uint16, 0
+    outside; nucleus k's are 2k − 1 and 2k) and each nucleus's neck ratio (NaN where it
+    has none)."""
+    import cc3d
+
+    spacing = as_spacing(spacing)
+    mask = np.asarray(check_mask(nuclei, what="nucleus"))
+    if not mask.any():
+        raise VemprofError("the nucleus label image is empty; segment the nuclei first")
+    pieces, count = cc3d.connected_components(mask, connectivity=26, return_N=True)
+    sizes = np.bincount(pieces.ravel(), minlength=count + 1)[1:]
+    boxes = cc3d.statistics(pieces)["bounding_boxes"][1:]
+    chosen = [int(i) for i in np.flatnonzero(sizes >= MIN_NUCLEUS_FRACTION * sizes.max())]  # C order of first voxel
+    sections = np.zeros(mask.shape, np.uint16)
+    necks = []
+    for k, piece in enumerate(chosen, start=1):
+        box = boxes[piece]
+        alone = pieces[box] == piece + 1
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # warned below, with the nucleus's number
+                split = split_at_invagination(alone, spacing=spacing)
+        except VemprofError:  # one round lobe: the whole nucleus is one section
+            part, neck = np.where(alone, 2 * k - 1, 0).astype(np.uint16), np.nan
+            warnings.warn(f"nucleus {k} has no invagination to split at: it is one section, {2 * k - 1}",
+                          stacklevel=2)
+        else:
+            part, neck = np.where(alone, split.sections.astype(np.uint16) + 2 * (k - 1), 0), split.neck_ratio
+            if neck >= UNCLEAR_NECK_RATIO:
+                warnings.warn(f"nucleus {k} has no clear invagination: split at a neck {neck:.2f} of the thinner "
+                              "section's radius; check labels/sections", stacklevel=2)
+        sections[box][alone] = part[alone]
+        necks.append(float(neck))
+    return np.where(mask, nearest_sections(sections, spacing=spacing), 0).astype(np.uint16), necks
 
 
 def _merge_to_two(parts: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, float]:

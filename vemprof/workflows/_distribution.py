@@ -1,11 +1,17 @@
 """The distribution of nuclear pores on the envelope: the last step of `vemprof pores`.
 
 For the pores of a label image: each pore's centroid, section (the nucleus split at its
-invagination, `vemprof.spatial.split_nucleus`, made if the store has none),
+invagination, `vemprof.spatial.split_nucleus`, made if the store has none), nucleus,
 ``knn8_mean_um`` and ``kde_score`` (`score_points`) and distance to the envelope;
 pores per µm² of envelope for the whole nucleus and per section; Student's and Welch's
 t-tests (and Mann–Whitney) of the 8-nearest-neighbour distance between the sections;
 and figures: the pores coloured by each score (PNG and GLB) and the section comparison.
+
+Several nuclei (a volume of many cells, sections split with ``each_nucleus``): nucleus
+k's sections are 2k − 1 and 2k; the density table has a row per nucleus besides its
+sections (``nucleus`` k, ``section`` 0) and one for all nuclei (0, 0); the sections of
+each nucleus are tested against each other (one row per nucleus with two sections of at
+least two pores); the comparison figure shows the first nucleus tested.
 """
 
 from __future__ import annotations
@@ -19,37 +25,41 @@ import numpy as np
 import pandas as pd
 
 from vemprof._progress import ProgressReporter, no_progress
+from vemprof.errors import VemprofError
 from vemprof.measure import measure_labels, membrane_distances
 from vemprof.render import comparison_figure, render_labels
 from vemprof.spatial import compare, score_points, split_nucleus
 from vemprof.store import Store
-from vemprof.workflows._pockets import IN_MEMORY_VOXELS
+from vemprof.workflows._pockets import IN_MEMORY_VOXELS, _check_nucleus
 
 #: The per-pore columns of the distribution table, besides the k-nearest one.
-_POINT_COLUMNS = ("label", "centroid_z_um", "centroid_y_um", "centroid_x_um", "section")
+_POINT_COLUMNS = ("label", "centroid_z_um", "centroid_y_um", "centroid_x_um", "nucleus", "section")
 
 
 def distribute_pores(store: Store, *, pores: str, nucleus: str = "nucleus", sections: str = "sections",
                      prefix: str = "", figures: Path, k: int = 8, bandwidth_um: float = 0.1, simulations: int = 99,
-                     progress: ProgressReporter = no_progress) -> dict[str, pd.DataFrame]:
+                     each_nucleus: bool = False, progress: ProgressReporter = no_progress) -> dict[str, pd.DataFrame]:
     """Measure where the pores of ``labels/<pores>`` lie (module note). Writes
     ``tables/<prefix>pores`` (one row per pore), ``tables/<prefix>pore_density`` (per
-    section and, as section 0, the whole nucleus: ``pores``, ``envelope_um2``,
-    ``pores_per_um2``) and ``tables/<prefix>pore_sections_test``, and the figures into the
-    folder ``figures``; returns the three tables by name."""
+    nucleus and section, and as nucleus 0, section 0 the whole envelope: ``pores``,
+    ``envelope_um2``, ``pores_per_um2``) and ``tables/<prefix>pore_sections_test``, and
+    the figures into the folder ``figures``; returns the three tables by name. Where
+    ``labels/<sections>`` is missing it is made, with ``each_nucleus`` for several nuclei."""
     started = dt.datetime.now(dt.timezone.utc)
-    store.labels(pores), store.labels(nucleus)  # a one-line error, before anything is written, if either is missing
+    store.labels(pores)  # a one-line error, before anything is written, if it is missing
+    _check_nucleus(store.labels(nucleus).data > 0, name=nucleus, each_nucleus=each_nucleus)
     if sections not in store.label_names:
-        split_nucleus(store, nucleus=nucleus, out=sections, progress=progress)
+        split_nucleus(store, nucleus=nucleus, out=sections, each_nucleus=each_nucleus, progress=progress)
     measured = measure_labels(store, pores, image=None, sections=sections, progress=progress)
     written = score_points(store, pores, k=k, bandwidth_um=bandwidth_um, surface=nucleus, regions=sections,
                            simulations=simulations)
     knn = f"knn{k}_mean_um"
-    table = written[pores][[*_POINT_COLUMNS, knn, "kde_score"]].merge(
+    scored = written[pores].assign(nucleus=lambda t: (t["section"] + 1) // 2)
+    table = scored[[*_POINT_COLUMNS, knn, "kde_score"]].merge(
         _envelope_distances(store, pores, nucleus=nucleus, centroids=measured), on="label")
-    density = written[f"{pores}_density"].rename(columns={"region": "section", "points": "pores",
-                                                          "area_um2": "envelope_um2", "per_um2": "pores_per_um2"})
-    test = compare(table, knn, "section")
+    density = _by_nucleus(written[f"{pores}_density"].rename(columns={
+        "region": "section", "points": "pores", "area_um2": "envelope_um2", "per_um2": "pores_per_um2"}))
+    test = _section_tests(table, knn)
     tables = {f"{prefix}pores": table, f"{prefix}pore_density": density, f"{prefix}pore_sections_test": test}
     for name, result in tables.items():
         store.write_table(name, result)
@@ -57,12 +67,49 @@ def distribute_pores(store: Store, *, pores: str, nucleus: str = "nucleus", sect
     for column in (knn, "kde_score"):
         render_labels(store, pores, color_by=column, out=figures / f"pores_{column}.png",
                       mesh=figures / f"pores_{column}.glb", cmap="magma")
-    comparison_figure(table, column=knn, by="section", test=test, out=figures / "sections_knn.png",
-                      title="Nuclear pores: distance to the 8 nearest, by nucleus section")
+    shown, nuclei = int(test["nucleus"].iloc[0]), table["nucleus"].nunique()
+    comparison_figure(table[table["nucleus"] == shown], column=knn, by="section", test=test,
+                      out=figures / "sections_knn.png",
+                      title="Nuclear pores: distance to the 8 nearest, by nucleus section"
+                            + (f" (nucleus {shown} of {nuclei})" if nuclei > 1 else ""))
     store.record("pores", outputs=[f"tables/{name}" for name in tables], started=started,
                  parameters={"step": "distribute", "pores": pores, "nucleus": nucleus, "sections": sections, "k": k,
-                             "bandwidth_um": bandwidth_um, "simulations": simulations, "figures": str(figures)})
+                             "bandwidth_um": bandwidth_um, "simulations": simulations, "figures": str(figures),
+                             "each_nucleus": each_nucleus})
     return tables
+
+
+def _by_nucleus(density: pd.DataFrame) -> pd.DataFrame:
+    """The density table by section (`region_densities`, renamed) with a ``nucleus``
+    column, 0 for all nuclei; with several nuclei also a row per nucleus (``section`` 0).
+    Sorted by nucleus, then section."""
+    density.insert(0, "nucleus", (density["section"] + 1) // 2)
+    sections = density[density["section"] > 0]
+    rows = [density[density["section"] == 0], sections]
+    if sections["nucleus"].nunique() > 1:
+        whole = sections.groupby("nucleus", as_index=False)[["pores", "envelope_um2"]].sum()
+        whole.insert(1, "section", 0)
+        whole["pores_per_um2"] = whole["pores"] / whole["envelope_um2"]
+        rows.append(whole)
+    return pd.concat(rows, ignore_index=True).sort_values(["nucleus", "section"]).reset_index(drop=True)
+
+
+def _section_tests(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``column`` compared between the sections of each nucleus (`compare`), one block of
+    rows per nucleus with a ``nucleus`` column. One nucleus: its comparison, or its error.
+    Several: the nuclei with two sections of at least two pores each (an error if none)."""
+    nuclei = sorted(table["nucleus"].unique())
+    if len(nuclei) == 1:
+        return compare(table, column, "section").assign(nucleus=nuclei[0])
+    tests = []
+    for nucleus in nuclei:
+        counts = table.loc[table["nucleus"] == nucleus, "section"].value_counts()
+        if (counts >= 2).sum() >= 2:
+            tests.append(compare(table[table["nucleus"] == nucleus], column, "section").assign(nucleus=nucleus))
+    if not tests:
+        raise VemprofError(f"no nucleus of {len(nuclei)} has two sections with at least 2 pores each, so no t-test "
+                           "can be made; check labels/sections and the pores found")
+    return pd.concat(tests, ignore_index=True)
 
 
 def _envelope_distances(store: Store, pores: str, *, nucleus: str, centroids: pd.DataFrame) -> pd.DataFrame:

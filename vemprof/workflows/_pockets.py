@@ -49,18 +49,20 @@ Contrast = Literal["auto", "em", "backscatter"]
 
 
 def find_pockets(store: Store, *, nucleus: str = "nucleus", out: str = "pockets", contrast: Contrast = "auto",
-                 chain: str | Path = POCKETS_CHAIN, progress: ProgressReporter = no_progress) -> int:
+                 chain: str | Path = POCKETS_CHAIN, each_nucleus: bool = False,
+                 progress: ProgressReporter = no_progress) -> int:
     """Find the pockets under the nuclear pores of ``labels/<nucleus>`` in the raw image and
     write them as ``labels/<out>`` (one id per pocket); returns how many.
 
     ``contrast``: 'em' (low density bright), 'backscatter' (inverted first) or 'auto'
     (`pocket_contrast`). ``chain``: the YAML chain, `POCKETS_CHAIN` by default; it takes
-    the inputs ``bright`` and ``nucleus`` and makes ``pockets``."""
+    the inputs ``bright`` and ``nucleus`` and makes ``pockets``. ``each_nucleus``: the
+    mask may hold several nuclei (a volume of many cells); else one piece is required."""
     if contrast not in ("auto", "em", "backscatter"):
         raise VemprofError(f"--contrast must be auto, em or backscatter, not {contrast!r}")
     started = dt.datetime.now(dt.timezone.utc)
     mask = store.labels(nucleus).data > 0
-    _check_nucleus(mask, name=nucleus)
+    _check_nucleus(mask, name=nucleus, each_nucleus=each_nucleus)
     raw = store.raw().data
     if math.prod(raw.shape) <= IN_MEMORY_VOXELS:
         raw, mask = np.asarray(raw), np.asarray(mask)
@@ -144,19 +146,21 @@ def pocket_contrast(raw, nucleus, *, spacing) -> str:
     return "em" if float(raw[envelope].mean()) < float(raw[nucleoplasm].mean()) else "backscatter"
 
 
-def _check_nucleus(mask, *, name: str) -> None:
-    """One nucleus, not empty, not cut by every face of the volume: else a one-line error
-    with the fix (checked on every few voxels, enough for a whole nucleus)."""
+def _check_nucleus(mask, *, name: str, each_nucleus: bool = False) -> None:
+    """One nucleus (or, with ``each_nucleus``, any number), not empty, none cut by every
+    face of the volume: else a one-line error with the fix (checked on every few voxels,
+    enough for a whole nucleus)."""
     coarse = np.asarray(mask[tuple(slice(None, None, max(1, n // 128)) for n in mask.shape)])
     if not coarse.any():
         raise VemprofError(f"labels/{name} is empty; segment the nucleus first (vemprof predict) or name another "
                            "with --nucleus")
     pieces = cc3d.connected_components(coarse, connectivity=26)
     sizes = np.bincount(pieces.ravel())[1:]
-    large = int((sizes >= _CRUMB_FRACTION * sizes.sum()).sum())
-    if large > 1:
-        raise VemprofError(f"labels/{name} has {large} separate pieces; keep one nucleus (an ops chain with "
-                           "keep_largest) and run again")
-    if all(coarse.take(end, axis=axis).any() for axis in range(3) for end in (0, -1)):
-        raise VemprofError(f"labels/{name} reaches every face of the volume: the nucleus is cut on all sides, so "
-                           "its envelope is not whole; check the nucleus segmentation or image a whole nucleus")
+    large = np.flatnonzero(sizes >= _CRUMB_FRACTION * sizes.sum()) + 1
+    if len(large) > 1 and not each_nucleus:
+        raise VemprofError(f"labels/{name} has {len(large)} separate pieces; keep one nucleus (an ops chain with "
+                           "keep_largest) and run again, or give --each-nucleus for a volume of several cells")
+    for piece in large:
+        if all((pieces.take(end, axis=axis) == piece).any() for axis in range(3) for end in (0, -1)):
+            raise VemprofError(f"labels/{name} reaches every face of the volume: the nucleus is cut on all sides, so "
+                               "its envelope is not whole; check the nucleus segmentation or image a whole nucleus")

@@ -71,15 +71,15 @@ CONFIRMED = 0.2
 PEAK_BLOCK = (64, 512, 512)
 
 
-def paint_pore_training(store: Store, *, nucleus: str, masks: str, out: str,
-                        fraction: float = TRAINING_FRACTION, progress: ProgressReporter = no_progress) -> dict:
+def paint_pore_training(store: Store, *, nucleus: str, masks: str, out: str, fraction: float = TRAINING_FRACTION,
+                        each_nucleus: bool = False, progress: ProgressReporter = no_progress) -> dict:
     """Write the annotation image ``labels/<out>`` (classes ``["pore"]``) from the pore
-    masks ``labels/<masks>`` in a part of the nucleus (module note); returns the painted
-    part's X range (voxels) and how many masks lie in it."""
+    masks ``labels/<masks>`` in a part of the nucleus (module note; with ``each_nucleus``,
+    of the nuclei); returns the painted part's X range (voxels) and how many masks lie in it."""
     if not 0 < fraction <= 1:
         raise VemprofError(f"--training-fraction must be in (0, 1], got {fraction}")
     mask = store.labels(nucleus).data > 0
-    _check_nucleus(mask, name=nucleus)
+    _check_nucleus(mask, name=nucleus, each_nucleus=each_nucleus)
     pores = store.labels(masks).data
     centres = centroids_nm(pores, spacing=store.spacing)
     if len(centres) == 0:
@@ -119,36 +119,37 @@ def train_pore_model(store: Store, *, annotations: str, path: Path, minutes: flo
 def train_in_rounds(store: Store, *, nucleus: str, masks: str, annotations: str, path: Path, rounds: int = 1,
                     fraction: float = TRAINING_FRACTION, minutes: float = TRAINING_MINUTES,
                     iterations: int | None = None, rotations: Sequence[float] = ROTATIONS,
-                    radius_nm: float = PORE_RADIUS_NM,
-                    threshold: float = THRESHOLD, confirmed: float = CONFIRMED,
-                    progress: ProgressReporter = no_progress) -> list[dict]:
+                    radius_nm: float = PORE_RADIUS_NM, threshold: float = THRESHOLD, confirmed: float = CONFIRMED,
+                    each_nucleus: bool = False, progress: ProgressReporter = no_progress) -> list[dict]:
     """Paint ``labels/<annotations>`` from the pore masks ``labels/<masks>`` and train the
     pore model at ``path`` on it; with ``rounds`` > 1, again on the pores that model finds
     (``labels/<path's stem>_round<k>``), each round's labels better than the last
-    (self-training). Returns each round's painting and training records."""
+    (self-training); ``each_nucleus``: the mask may hold several nuclei. Returns each
+    round's painting and training records."""
     if rounds < 1:
         raise VemprofError(f"--rounds must be at least 1, got {rounds}")
     records, targets = [], masks
     for round_ in range(1, rounds + 1):
         painted = paint_pore_training(store, nucleus=nucleus, masks=targets, out=annotations, fraction=fraction,
-                                      progress=progress)
+                                      each_nucleus=each_nucleus, progress=progress)
         trained = train_pore_model(store, annotations=annotations, path=path, minutes=minutes, iterations=iterations,
                                    rotations=rotations, progress=progress)
         records.append({"round": round_, "targets": targets, **painted, **trained})
         if round_ < rounds:
             targets = f"{path.stem}_round{round_}"
             detect_pores(store, model=path, nucleus=nucleus, out=targets, radius_nm=radius_nm, threshold=threshold,
-                         masks=masks, confirmed=confirmed, progress=progress)
+                         masks=masks, confirmed=confirmed, each_nucleus=each_nucleus, progress=progress)
     return records
 
 
 def detect_pores(store: Store, *, model: Path, nucleus: str, out: str, radius_nm: float = PORE_RADIUS_NM,
                  threshold: float = THRESHOLD, masks: str | None = None, confirmed: float = CONFIRMED,
-                 device: str = "auto", progress: ProgressReporter = no_progress) -> int:
+                 each_nucleus: bool = False, device: str = "auto", progress: ProgressReporter = no_progress) -> int:
     """Predict ``probabilities/<out>`` with the pore model at ``model`` over the search band
     of ``labels/<nucleus>`` and write the pores found in it as ``labels/<out>`` (module
     note): maxima of at least ``threshold``, and of at least ``confirmed`` near a pore of
-    ``labels/<masks>`` when given; returns how many."""
+    ``labels/<masks>`` when given; returns how many. ``each_nucleus``: the mask may hold
+    several nuclei (a volume of many cells)."""
     from vemprof.learn import load_model, predict_where
 
     for name, value in (("--threshold", threshold), ("--confirmed", confirmed)):
@@ -162,7 +163,7 @@ def detect_pores(store: Store, *, model: Path, nucleus: str, out: str, radius_nm
         raise VemprofError(f"{model} predicts {', '.join(description.classes[1:])}, not pores; give a pore model "
                            "(made by --steps train)")
     mask = store.labels(nucleus).data > 0
-    _check_nucleus(mask, name=nucleus)
+    _check_nucleus(mask, name=nucleus, each_nucleus=each_nucleus)
     spacing = np.asarray(store.spacing, np.float64)
     band = _search_band(mask, spacing=spacing)
     predict_where(store, model, where=band, names=[out], device=device, progress=progress)
