@@ -16,7 +16,8 @@ Run: ``.venv/bin/python benchmarks/bench_profile_scale.py [FOLDER] [--shapes 128
 A single cell is made in memory (`vemprof synth`, about 31 bytes a voxel), so this
 machine stops near 3·10⁸ voxels. Larger volumes are fields of cells: with ``--tiles``,
 each shape is one cell's tile and the field holds tz × ty × tx of them (made tile by tile
-with the memory of one), profiled with the pores and distribution steps set to
+with the memory of one), profiled with every nucleus kept by the clean-up (``cleanup:
+{nucleus: {kind: nuclei}}``) and the pores and distribution steps set to
 ``each_nucleus: true``; e.g. ``--shapes 250,500,500 --tiles 4x2x2`` is 1000³ voxels.
 """
 
@@ -70,9 +71,10 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     tiles = [int(n) for n in options.tiles.split("x")]
     pipeline = PIPELINE
-    if math.prod(tiles) > 1:  # several nuclei: each split and counted on its own
+    if math.prod(tiles) > 1:  # several nuclei: all kept by the clean-up, each split and counted on its own
         pipeline = folder / "pipeline.yaml"
-        pipeline.write_text(PIPELINE.read_text().replace("each_nucleus: false", "each_nucleus: true"))
+        pipeline.write_text(PIPELINE.read_text().replace("each_nucleus: false", "each_nucleus: true").replace(
+            "cleanup: {}", "cleanup: {nucleus: {kind: nuclei}}"))
     rows = []
     for shape in options.shapes:
         store = folder / f"phantom_{shape.replace(',', 'x')}_{options.tiles}.zarr"

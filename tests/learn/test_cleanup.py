@@ -61,6 +61,24 @@ def test_the_nucleus_is_one_component_with_its_hole_filled():
     assert not cleaned[blob].any()
 
 
+def test_the_nuclei_of_many_cells_are_all_kept_with_their_holes_filled():
+    shape = (40, 96, 256)
+    first, second = ball(shape, (400, 480, 480), 400), ball(shape, (400, 480, 1700), 350)
+    cavity = ball(shape, (400, 480, 480), 120)
+    speck = ball(shape, (400, 480, 1100), 80)  # 0.002 µm³: under the 1 µm³ of a nucleus
+    mask = first & ~cavity | second | speck
+    settings = {"kind": "nuclei", "min_volume_um3": 0.1}  # the balls here are 0.27 and 0.18 µm³
+
+    cleaned = clean_mask(mask, name="nucleus", spacing=SPACING, parameters=settings)
+
+    assert cleaned.dtype == np.uint8
+    assert cleaned[first].all() and cleaned[second].all() and not cleaned[speck].any()
+    assert not clean_mask(mask, name="nucleus", spacing=SPACING)[second].any()  # the default keeps one
+    lazy = clean_mask(da.from_array(mask, chunks=(20, 48, 64)), name="nucleus", spacing=SPACING,
+                      parameters=settings)
+    np.testing.assert_array_equal(lazy.compute(), cleaned)
+
+
 def test_a_dask_mask_gives_the_same_nucleus_lazily():
     shape = (24, 48, 48)
     mask = ball(shape, (240, 240, 240), 200) & ~ball(shape, (240, 240, 240), 60)
@@ -88,7 +106,7 @@ def test_parameters_start_from_the_class_defaults_and_can_change_kind():
 
 @pytest.mark.parametrize("parameters, message", [
     ({"radius_nm": 30}, "unknown clean-up parameter radius_nm .*valid: kind, opening_nm, min_volume_um3"),
-    ({"kind": "blobs"}, "unknown clean-up kind 'blobs'.*largest, instances, mask"),
+    ({"kind": "blobs"}, "unknown clean-up kind 'blobs'.*largest, instances, nuclei, mask"),
     ({"opening_nm": -5}, "opening_nm .* must be a number >= 0"),
     ({"split_h_nm": 0}, "split_h_nm .* must be a number > 0"),
 ])

@@ -1,11 +1,14 @@
 """From a predicted class mask to the final label image: the clean-up per class, in nm.
 
 A U-Net predicts plane by plane, so its masks have ragged surfaces, pinholes, specks and
-thin bridges between neighbours. Each class is cleaned by one of three recipes (its
+thin bridges between neighbours. Each class is cleaned by one of four recipes (its
 ``kind``), built from `vemprof.ops` so that numpy and dask masks both work:
 
 ``largest`` (the nucleus: one per cell)
     closing by ``closing_nm``, the largest connected component, its holes filled.
+    Returns a uint8 0/1 mask.
+``nuclei`` (the nuclei of a volume of many cells)
+    closing by ``closing_nm``, pieces under ``min_volume_um3`` removed, holes filled.
     Returns a uint8 0/1 mask.
 ``instances`` (mitochondria: many separate objects)
     opening by ``opening_nm``, objects under ``min_volume_um3`` removed, touching
@@ -21,7 +24,9 @@ A length or volume of 0 skips its step. The defaults suit HeLa FIB-SEM at 5–40
 voxels:
 
 - nucleus ``closing_nm`` 50: fills dents and pinholes up to ~100 nm across while
-  keeping nuclear invaginations (channels 100–500 nm wide) open.
+  keeping nuclear invaginations (channels 100–500 nm wide) open; with kind ``nuclei``,
+  ``min_volume_um3`` 1: a ball 1.2 µm across, far below any nucleus (a HeLa nucleus is
+  hundreds of µm³), far above the specks a network leaves.
 - mitochondria (200–1000 nm across) ``opening_nm`` 40: removes structures thinner than
   ~80 nm (membranes, ER tubules 60–100 nm) and bridges of that width between
   neighbours; ``min_volume_um3`` 0.003: smaller than a ball 200 nm across
@@ -56,8 +61,11 @@ CLEANUP_DEFAULTS = {
 }
 #: The clean-up of any other class.
 OTHER_DEFAULTS = {"kind": "mask", "min_volume_um3": 0.0}
+#: The clean-up of the nuclei of many cells (choose it with ``{"nucleus": {"kind": "nuclei"}}``).
+NUCLEI_DEFAULTS = {"kind": "nuclei", "closing_nm": 50.0, "min_volume_um3": 1.0}
 #: The parameters each kind starts from when ``parameters`` choose a kind other than the class's.
-_KIND_DEFAULTS = {defaults["kind"]: defaults for defaults in (*CLEANUP_DEFAULTS.values(), OTHER_DEFAULTS)}
+_KIND_DEFAULTS = {defaults["kind"]: defaults for defaults in (*CLEANUP_DEFAULTS.values(), NUCLEI_DEFAULTS,
+                                                               OTHER_DEFAULTS)}
 #: Parameters that must be above 0 (0 would not mean "skip").
 _POSITIVE = ("split_h_nm", "max_radius_nm")
 
@@ -137,8 +145,8 @@ def clean_mask(mask: Any, *, name: str, spacing: Sequence[float], parameters: di
 
     Returns
     -------
-    (Z, Y, X) array, numpy or lazy dask like ``mask``: uint8 0/1 for kinds ``largest``
-    and ``mask``, uint32 instance ids (0 = background) for ``instances``.
+    (Z, Y, X) array, numpy or lazy dask like ``mask``: uint8 0/1 for kinds ``largest``,
+    ``nuclei`` and ``mask``, uint32 instance ids (0 = background) for ``instances``.
 
     Examples
     --------
@@ -150,15 +158,17 @@ def clean_mask(mask: Any, *, name: str, spacing: Sequence[float], parameters: di
     spacing = validate_spacing(spacing)
     mask = check_mask(mask)
     kind = settings["kind"]
+    if kind in ("largest", "nuclei") and settings["closing_nm"] > 0:
+        mask = ops.closing(mask, radius_nm=settings["closing_nm"], spacing=spacing)
     if kind == "largest":
-        if settings["closing_nm"] > 0:
-            mask = ops.closing(mask, radius_nm=settings["closing_nm"], spacing=spacing)
         return ops.fill_holes(ops.keep_largest(mask)).astype(np.uint8)
     if kind == "instances" and settings["opening_nm"] > 0:
         mask = ops.opening(mask, radius_nm=settings["opening_nm"], spacing=spacing)
     if settings["min_volume_um3"] > 0:
         mask = ops.remove_small_objects(mask, min_volume_nm3=settings["min_volume_um3"] * _NM3_PER_UM3,
                                         spacing=spacing)
+    if kind == "nuclei":
+        return ops.fill_holes(mask).astype(np.uint8)
     if kind == "instances" and cores is not None:
         cores = check_mask(cores) & mask
         if settings["min_volume_um3"] > 0:  # a speck of a core would seed an object of its own
