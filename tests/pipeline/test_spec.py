@@ -19,6 +19,15 @@ def test_the_default_pipeline_is_the_published_workflow_end_to_end():
     assert "# the nuclear pores" in pipeline_text()  # shown with its comments
 
 
+def test_a_volume_of_many_cells_keeps_every_nucleus_and_counts_pores_by_nucleus(tmp_path):
+    text = DEFAULT_PIPELINE.read_text().replace("cleanup: {}", "cleanup: {nucleus: {kind: nuclei}}")
+    path = tmp_path / "cells.yaml"
+    path.write_text(text.replace("each_nucleus: false", "each_nucleus: true"))
+    steps = load_pipeline(path).steps
+    assert steps[2].cleanup == {"nucleus": {"kind": "nuclei"}}
+    assert steps[6].each_nucleus and steps[7].each_nucleus
+
+
 def edited(tmp_path: Path, old: str, new: str) -> Path:
     text = DEFAULT_PIPELINE.read_text()
     assert old in text
@@ -44,6 +53,11 @@ def line_of(path: Path, text: str) -> int:
      "steps[6] (pores) rotations: each must lie in (0, 90] degrees"),
     ("    model: null                  # a trained pore model", "    model: nope.zip  # a trained pore model",
      "steps[6] (pores) model: nope.zip does not exist; fix the path or remove it to train one"),
+    ("    cleanup: {}", "    cleanup: {nucleus: {kind: blobs}}",
+     "steps[2] (organelles) cleanup: unknown clean-up kind 'blobs' for 'nucleus'; choose one of: largest, instances, "
+     "nuclei, mask"),
+    ("    cleanup: {}", "    cleanup: {mitochondria: {neck_ratio: wide}}",
+     "steps[2] (organelles) cleanup: clean-up parameter neck_ratio of 'mitochondria' must be a number >= 0"),
 ])
 def test_a_bad_field_is_named_with_its_line(tmp_path, old, new, message):
     path = edited(tmp_path, old, new)

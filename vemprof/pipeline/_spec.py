@@ -63,8 +63,21 @@ class OrganellesStep(_Step):
     max_minutes: float = Field(10.0, gt=0, description="the longest training, minutes")
     max_iterations: int = Field(5000, ge=1, description="the most training steps (a fixed amount of training)")
     rotations: tuple[float, ...] = Field((), description="degrees of rotated training planes, e.g. [30, 60, 90]")
-    cleanup: dict[str, dict[str, float]] = Field(
-        {}, description="clean-up overrides by class, e.g. {mitochondria: {neck_ratio: 0.5}}")
+    cleanup: dict[str, dict[str, float | str]] = Field(
+        {}, description="clean-up overrides by class, e.g. {mitochondria: {neck_ratio: 0.5}}; "
+                        "{nucleus: {kind: nuclei}} keeps every nucleus of a volume of many cells")
+
+    @field_validator("cleanup")
+    @classmethod
+    def _cleanup(cls, value):
+        from vemprof.learn._cleanup import cleanup_parameters
+
+        for name, parameters in value.items():
+            try:
+                cleanup_parameters(name, parameters)
+            except VemprofError as error:
+                raise ValueError(str(error)) from None
+        return value
 
 
 class MeasureStep(_Step):
