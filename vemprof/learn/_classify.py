@@ -190,7 +190,8 @@ def classify_store(
         else:
             probability = da.from_zarr(probabilities)[index]
         if description.kind == "unet":  # cleaned at full resolution: instance ids cannot be interpolated
-            mask = clean_mask(mask, name=name, spacing=store.spacing, parameters=cleanups[name], cores=cores)
+            mask = clean_mask(mask, name=name, spacing=store.spacing, parameters=cleanups[name], cores=cores,
+                              staging=scratch / f"cleanup-{index}")
         for kind, array, write in (("probabilities", probability, store.write_probabilities),
                                    ("labels", mask if mask.dtype != bool else mask.astype(np.uint8),
                                     store.write_labels)):

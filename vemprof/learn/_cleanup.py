@@ -41,6 +41,7 @@ voxels:
 from __future__ import annotations
 
 import math
+import os
 from numbers import Real
 from typing import Any, Sequence
 
@@ -124,7 +125,7 @@ def cleanup_parameters(name: str, parameters: dict | None = None) -> dict:
 
 
 def clean_mask(mask: Any, *, name: str, spacing: Sequence[float], parameters: dict | None = None,
-               cores: Any = None) -> Any:
+               cores: Any = None, staging: str | os.PathLike | None = None) -> Any:
     """The final label image of class ``name`` from its predicted mask.
 
     Parameters
@@ -142,6 +143,10 @@ def clean_mask(mask: Any, *, name: str, spacing: Sequence[float], parameters: di
         found the seam between touching objects, class ``<name>_contact``). Each
         connected core seeds one object, grown over ``mask`` by a watershed of the
         distance map, instead of splitting at the distance map's maxima.
+    staging : folder, optional
+        For a dask ``mask`` of kind ``instances``: where the split stages its
+        intermediates (`vemprof.ops.split_touching`), so memory does not grow with the
+        volume.
 
     Returns
     -------
@@ -181,5 +186,6 @@ def clean_mask(mask: Any, *, name: str, spacing: Sequence[float], parameters: di
                              halo_nm=2 * settings["max_radius_nm"]).astype(np.uint32)
     if kind == "instances":
         return ops.split_touching(mask, spacing=spacing, h_nm=settings["split_h_nm"],
-                                  max_radius_nm=settings["max_radius_nm"], neck_ratio=settings["neck_ratio"])
+                                  max_radius_nm=settings["max_radius_nm"], neck_ratio=settings["neck_ratio"],
+                                  staging=staging)
     return mask.astype(np.uint8)
