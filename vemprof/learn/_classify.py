@@ -163,7 +163,7 @@ def classify_store(
         scratch = _scratch(store, weights, level, grey_range, axes)
         probabilities = _unet_probabilities(raw.data, description, model, views=views, device=device,
                                             grey_range=grey_range, scratch=scratch, progress=progress)
-    full_shape = store.pyramid()[0][0]
+    full_shape, chunks = store.pyramid()[0][0], store.raw().data.chunksize
     factors = tuple(round(a / b) for a, b in zip(spacing, store.spacing))
     winner = da.argmax(da.from_zarr(probabilities), axis=0)
 
@@ -190,6 +190,9 @@ def classify_store(
         else:
             probability = da.from_zarr(probabilities)[index]
         if description.kind == "unet":  # cleaned at full resolution: instance ids cannot be interpolated
+            # in the store's chunks, not the network's thin slabs of planes: a slab 1000² voxels wide
+            # with the clean-up's halo made blocks of 10⁸ voxels, whose maxima took over 20 GiB
+            mask, cores = (None if array is None else array.rechunk(chunks) for array in (mask, cores))
             mask = clean_mask(mask, name=name, spacing=store.spacing, parameters=cleanups[name], cores=cores,
                               staging=scratch / f"cleanup-{index}")
         for kind, array, write in (("probabilities", probability, store.write_probabilities),
