@@ -55,6 +55,8 @@ def _footprint(connectivity: int) -> np.ndarray:
 
 
 def _extrema_block(image: np.ndarray, mask: np.ndarray | None, *, h: float, minima: bool, connectivity: int) -> np.ndarray:
+    if mask is not None and not mask.any():  # nothing to keep: skip the costly reconstruction
+        return np.zeros(image.shape, bool)
     values = image.astype(np.float64)
     found = (h_minima if minima else h_maxima)(values, h, footprint=_footprint(connectivity)).astype(bool)
     return found if mask is None else found & mask
