@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 
 from vemprof.learn import annotate_planes
-from vemprof.pipeline._spec import PoresStep
-from vemprof.pipeline._steps import Run, plan_pores
+from vemprof._progress import no_progress
+from vemprof.pipeline._spec import DistributionStep, PoresStep
+from vemprof.pipeline._steps import Run, plan_pores, run_distribution
 from vemprof.store import Store
 from vemprof.workflows import POCKETS_CHAIN
 
@@ -136,3 +137,18 @@ def test_the_pores_step_is_keyed_on_the_pockets_chain_it_runs(tmp_path):
     assert POCKETS_CHAIN in plan_pores(run, PoresStep(step="pores")).files  # a new vemprof's chain redoes the pores
     edited = tmp_path / "pockets.yaml"
     assert plan_pores(run, PoresStep(step="pores", pockets_chain=edited)).files == [edited]
+
+
+def test_the_distribution_step_of_a_field_of_cells_counts_pores_nucleus_by_nucleus(vemprof_cli, tmp_path):
+    made = vemprof_cli(*f"synth {tmp_path / 'f.zarr'} --shape 96,192,192 --voxel-size 60,50,50 --tiles 1x1x2 "
+                       "--no-preview".split())
+    assert made.code == 0
+    said = []
+    run = Run(store=Store.open(tmp_path / "f.zarr"), prefix="", folder=tmp_path / "f_profile", progress=no_progress,
+              say=said.append)
+    run_distribution(run, DistributionStep(step="distribution", each_nucleus=True))  # the phantom's true pores
+    density = run.store.read_table("pore_density")
+    assert list(zip(density["nucleus"], density["section"])) == [(0, 0), (1, 0), (1, 1), (1, 2), (2, 0), (2, 3),
+                                                                   (2, 4)]
+    counted = [line for line in said if not line.startswith("warning:")]
+    assert counted[0].startswith("all nuclei:") and counted[1].startswith("nucleus 1:")

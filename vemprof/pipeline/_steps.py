@@ -198,7 +198,8 @@ def run_distribution(run: Run, step: DistributionStep) -> None:
                       each_nucleus=step.each_nucleus, progress=run.progress)
         tables = distribute_pores(run.store, pores=run.name(step.pores), nucleus=run.name(step.nucleus),
                                   sections=run.name("sections"), prefix=run.prefix, figures=run.folder, k=step.k,
-                                  bandwidth_um=step.bandwidth_um, progress=run.progress)
+                                  bandwidth_um=step.bandwidth_um, each_nucleus=step.each_nucleus,
+                                  progress=run.progress)
     for warning in caught:
         run.say(f"warning: {warning.message}")
     density = tables[run.name("pore_density")]
