@@ -14,8 +14,8 @@ blocks until every step that reads them is done, and the global numbering reads 
 input twice. With ``staging`` (a folder), `find_maxima` and `split_touching` write each
 intermediate (the mask, the distance map, the maxima, the parts) to zarr there and read it
 back, so memory stays that of a few blocks whatever the volume: `split_touching` of a
-2.5·10⁸-voxel mask held 6.3 GiB without it (growing with the volume) and a 10⁹-voxel one
-was killed at 24 GiB.
+1.25·10⁸-voxel mask held 6.3 GiB in one graph (growing with the volume; 2.7 GiB staged),
+and a 10⁹-voxel one was killed at 24 GiB.
 """
 
 from __future__ import annotations
