@@ -10,6 +10,7 @@ from vemprof.spatial._section_store import assign_sections, envelope_mesh, split
 from vemprof.spatial._sections import (
     SectionSplit,
     nearest_sections,
+    nucleus_of_section,
     section_of_points,
     split_at_invagination,
     split_by_plane,
@@ -26,6 +27,7 @@ __all__ = [
     "envelope_mesh",
     "hedges_g",
     "nearest_sections",
+    "nucleus_of_section",
     "point_scores",
     "region_densities",
     "ripley_on_surface",

@@ -25,6 +25,7 @@ from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
 from vemprof.spatial._sections import (
     nearest_sections,
+    nucleus_of_section,
     section_of_points,
     split_at_invagination,
     split_by_plane,
@@ -156,7 +157,7 @@ def _section_table(store: Store, *, nucleus: str, sections: str) -> pd.DataFrame
     areas = np.bincount(face_sections, weights=triangle_areas(vertices, faces), minlength=len(counts))
     voxel_um3 = math.prod(store.spacing) / _NM_PER_UM ** 3
     ids = np.arange(1, len(counts))
-    return pd.DataFrame({"section": ids, "nucleus": (ids + 1) // 2, "volume_um3": counts[1:] * voxel_um3,
+    return pd.DataFrame({"section": ids, "nucleus": nucleus_of_section(ids), "volume_um3": counts[1:] * voxel_um3,
                          "envelope_um2": areas[1:]})
 
 

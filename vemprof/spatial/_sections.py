@@ -142,6 +142,12 @@ def split_each_nucleus(nuclei: np.ndarray, *, spacing: Sequence[float]) -> tuple
     return np.where(mask, nearest_sections(sections, spacing=spacing), 0).astype(np.uint16), necks
 
 
+def nucleus_of_section(section):
+    """The nucleus k that section ids belong to (`split_each_nucleus`: 2k − 1 and 2k; 0,
+    no section, gives 0); an int or an array of them, like ``section``."""
+    return (section + 1) // 2
+
+
 def _merge_to_two(parts: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, float]:
     """``parts`` merged, the relatively widest neck first, into two; and the relative
     neck of the last pair. A body with a single part cannot be split: an error."""

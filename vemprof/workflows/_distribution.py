@@ -28,7 +28,7 @@ from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
 from vemprof.measure import measure_labels, membrane_distances
 from vemprof.render import comparison_figure, render_labels
-from vemprof.spatial import compare, score_points, split_nucleus
+from vemprof.spatial import compare, nucleus_of_section, score_points, split_nucleus
 from vemprof.store import Store
 from vemprof.workflows._pockets import IN_MEMORY_VOXELS, _check_nucleus
 
@@ -54,7 +54,7 @@ def distribute_pores(store: Store, *, pores: str, nucleus: str = "nucleus", sect
     written = score_points(store, pores, k=k, bandwidth_um=bandwidth_um, surface=nucleus, regions=sections,
                            simulations=simulations)
     knn = f"knn{k}_mean_um"
-    scored = written[pores].assign(nucleus=lambda t: (t["section"] + 1) // 2)
+    scored = written[pores].assign(nucleus=lambda t: nucleus_of_section(t["section"]))
     table = scored[[*_POINT_COLUMNS, knn, "kde_score"]].merge(
         _envelope_distances(store, pores, nucleus=nucleus, centroids=measured), on="label")
     density = _by_nucleus(written[f"{pores}_density"].rename(columns={
@@ -83,7 +83,7 @@ def _by_nucleus(density: pd.DataFrame) -> pd.DataFrame:
     """The density table by section (`region_densities`, renamed) with a ``nucleus``
     column, 0 for all nuclei; with several nuclei also a row per nucleus (``section`` 0).
     Sorted by nucleus, then section."""
-    density.insert(0, "nucleus", (density["section"] + 1) // 2)
+    density.insert(0, "nucleus", nucleus_of_section(density["section"]))
     sections = density[density["section"] > 0]
     rows = [density[density["section"] == 0], sections]
     if sections["nucleus"].nunique() > 1:
