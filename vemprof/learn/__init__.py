@@ -7,10 +7,10 @@ from vemprof.learn._features import DEFAULT_KINDS, KINDS, FeatureBank, compute_f
 from vemprof.learn._export import export_model, import_model
 from vemprof.learn._model import ModelDescription, load_model, save_model
 from vemprof.learn._rotations import rotated_planes
-from vemprof.learn._unet_train import train_unet
+from vemprof.learn._unet_train import MAX_ITERATIONS, train_unet
 
 __all__ = [
-    "DEFAULT_KINDS", "KINDS", "FeatureBank", "ModelDescription", "annotate_planes", "classify_store",
+    "DEFAULT_KINDS", "KINDS", "MAX_ITERATIONS", "FeatureBank", "ModelDescription", "annotate_planes", "classify_store",
     "clean_cell_mask", "compute_features", "features_dask", "load_model", "plane_annotations", "predict_where",
     "save_model", "export_model", "import_model", "rotated_planes", "train_classifier", "train_unet",
 ]

@@ -65,6 +65,7 @@ LEARNING_RATE = 1e-3
 #: Iterations between validations; validations without improvement before stopping.
 VALIDATE_EVERY = 100
 PATIENCE = 15
+#: The most training iterations unless told otherwise (training may stop earlier, by time or patience).
 MAX_ITERATIONS = 5000
 
 

@@ -104,8 +104,7 @@ def train_pore_model(store: Store, *, annotations: str, path: Path, minutes: flo
     resolution, rotated by ``rotations`` (none: Z planes only), for ``minutes`` or
     ``iterations`` (when given), whichever ends first, and save it at ``path``;
     returns its training record. Interrupted, it resumes from a checkpoint beside ``path``."""
-    from vemprof.learn import save_model, train_unet
-    from vemprof.learn._unet_train import MAX_ITERATIONS
+    from vemprof.learn import MAX_ITERATIONS, save_model, train_unet
 
     path.parent.mkdir(parents=True, exist_ok=True)
     description, weights, others = train_unet(
