@@ -377,14 +377,15 @@ def sections(
         table = split_nucleus(Store.open(store), nucleus=nucleus, out=out, plane=plane(plane_text),
                               each_nucleus=each_nucleus, progress=rich_progress)
     _print_warnings(caught)
+    nuclei = table["nucleus"].nunique()
     if plane_text:
         how = "by the plane"
-    elif table["nucleus"].nunique() > 1:
-        how = f"each of {table['nucleus'].nunique()} nuclei at its invagination"
+    elif nuclei > 1:
+        how = f"each of {nuclei} nuclei at its invagination"
     else:
         how = f"at the invagination (neck {table['neck_ratio'].iloc[0]:.2f} of the radius)"
     console.print(f"split labels/{nucleus} {how}; wrote labels/{out} and tables/{out}")
-    _print_result(table.drop(columns="neck_ratio") if table["nucleus"].nunique() == 1 else table, None)
+    _print_result(table.drop(columns="neck_ratio") if nuclei == 1 else table, None)
 
 
 @app.command()
