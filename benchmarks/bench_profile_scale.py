@@ -1,4 +1,4 @@
-"""Benchmark: the whole profile (`vemprof profile`) on single-cell phantoms of growing size.
+"""Benchmark: the whole profile (`vemprof profile`) on phantoms of growing size, one cell or a field.
 
 For each shape (Z, Y, X voxels at the default 25 × 20 × 20 nm; the cell grows with the
 field), makes the phantom, paints the scribbles and organelle planes from its truth as
@@ -31,6 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import yaml
 from _measure import run_measured
 
 from vemprof.store import Store
@@ -48,6 +49,19 @@ def make_phantom(store: Path, shape: str, tiles: str) -> None:
                     ["annotate-planes", str(store), "--from-labels", "nucleus,mitochondria",
                      "--out", "organelle_annotations", "--every", "10", "--fraction", "0.5", "--overwrite"]):
         subprocess.run([*vemprof, *command], check=True, stdout=subprocess.DEVNULL)
+
+
+def many_cells_pipeline(path: Path) -> Path:
+    """``PIPELINE`` for a volume of many cells, written at ``path``: every nucleus kept by
+    the clean-up, the pores and their distribution counted nucleus by nucleus."""
+    pipeline = yaml.safe_load(PIPELINE.read_text())
+    for step in pipeline["steps"]:
+        if step["step"] == "organelles":
+            step["cleanup"] = {"nucleus": {"kind": "nuclei"}}
+        if step["step"] in ("pores", "distribution"):
+            step["each_nucleus"] = True
+    path.write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    return path
 
 
 def step_seconds(store: Path) -> dict[str, float]:
@@ -69,12 +83,8 @@ def main() -> None:
     options = parser.parse_args()
     folder = options.folder or Path(tempfile.mkdtemp(prefix="profile-scale-"))
     folder.mkdir(parents=True, exist_ok=True)
-    tiles = [int(n) for n in options.tiles.split("x")]
-    pipeline = PIPELINE
-    if math.prod(tiles) > 1:  # several nuclei: all kept by the clean-up, each split and counted on its own
-        pipeline = folder / "pipeline.yaml"
-        pipeline.write_text(PIPELINE.read_text().replace("each_nucleus: false", "each_nucleus: true").replace(
-            "cleanup: {}", "cleanup: {nucleus: {kind: nuclei}}"))
+    cells = math.prod(int(n) for n in options.tiles.split("x"))
+    pipeline = many_cells_pipeline(folder / "pipeline.yaml") if cells > 1 else PIPELINE
     rows = []
     for shape in options.shapes:
         store = folder / f"phantom_{shape.replace(',', 'x')}_{options.tiles}.zarr"
@@ -82,15 +92,15 @@ def main() -> None:
         code = (f"import sys; from vemprof.cli import main; sys.argv = ['vemprof', 'profile', {str(store)!r}, "
                 f"'--pipeline', {str(pipeline)!r}, '--prefix', 'found_']; main()")
         seconds, peak_mib = run_measured(code)
-        voxels = math.prod(int(n) for n in shape.split(",")) * math.prod(tiles)
-        rows.append((shape if math.prod(tiles) == 1 else f"{shape} × {options.tiles}", voxels, step_seconds(store),
-                     seconds, peak_mib))
+        voxels = math.prod(int(n) for n in shape.split(",")) * cells
+        rows.append((shape if cells == 1 else f"{shape} × {options.tiles}", voxels, step_seconds(store), seconds,
+                     peak_mib))
     steps = list(rows[0][2])
     print("\n| shape | voxels | " + " | ".join(f"{step} s" for step in steps) + " | total s | peak GiB |")
     print("|---|---:|" + "---:|" * (len(steps) + 2))
     for shape, voxels, per_step, seconds, peak_mib in rows:
-        cells = " | ".join(f"{per_step.get(step, float('nan')):.0f}" for step in steps)
-        print(f"| {shape} | {voxels / 1e6:.0f} M | {cells} | {seconds:.0f} | {peak_mib / 1024:.1f} |")
+        times = " | ".join(f"{per_step.get(step, float('nan')):.0f}" for step in steps)
+        print(f"| {shape} | {voxels / 1e6:.0f} M | {times} | {seconds:.0f} | {peak_mib / 1024:.1f} |")
     smallest = rows[0]
     for shape, voxels, per_step, seconds, peak_mib in rows[1:]:
         growth = ", ".join(f"{step} ×{per_step[step] / max(smallest[2][step], 1):.1f}" for step in steps)
