@@ -192,7 +192,8 @@ def classify_store(
         if description.kind == "unet":  # cleaned at full resolution: instance ids cannot be interpolated
             # in the store's chunks, not the network's thin slabs of planes: a slab 1000² voxels wide
             # with the clean-up's halo made blocks of 10⁸ voxels, whose maxima took over 20 GiB
-            mask, cores = (None if array is None else array.rechunk(chunks) for array in (mask, cores))
+            mask = mask.rechunk(chunks)
+            cores = None if cores is None else cores.rechunk(chunks)
             mask = clean_mask(mask, name=name, spacing=store.spacing, parameters=cleanups[name], cores=cores,
                               staging=scratch / f"cleanup-{index}")
         for kind, array, write in (("probabilities", probability, store.write_probabilities),
