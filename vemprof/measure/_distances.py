@@ -1,55 +1,53 @@
 """Exact distances from every object to the nuclear envelope and to the plasma membrane.
 
-The envelope is the nucleus's surface, the plasma membrane the cell's. For each, a
-distance field gives every voxel its distance to that surface: outside the nucleus the
-distance to the nearest nucleus voxel, inside it the distance to the nearest voxel
-outside (exact anisotropic Euclidean distance transforms, `vemprof.ops.distance_transform`,
-between voxel centres; no meshes). Per object:
+The envelope is the nucleus's surface, the plasma membrane the cell's. A voxel outside
+the nucleus is at the distance of the nearest nucleus voxel, one inside it at the
+distance of the nearest voxel outside (exact anisotropic Euclidean distances between
+voxel centres, as `scipy.ndimage.distance_transform_edt` of each side gives them; no
+meshes). Per object:
 
-* surface to surface (``dist_envelope_um``, ``dist_plasma_membrane_um``): the field's
-  smallest value over the object's voxels — the gap between the object's nearest voxel
+* surface to surface (``dist_envelope_um``, ``dist_plasma_membrane_um``): the smallest
+  such distance over the object's voxels — the gap between the object's nearest voxel
   and the surface's (one voxel size for an object that touches the nucleus from outside);
-* centroid to surface (``centroid_dist_*``): the field at the object's centroid,
+* centroid to surface (``centroid_dist_*``): the distance at the object's centroid,
   interpolated linearly between the eight voxels around it;
 * the nearer of the two membranes (``dist_nearer_membrane_um``,
   ``centroid_dist_nearer_membrane_um``): the smaller of the two.
 
-Block by block on dask arrays: the fields are exact at every range
-(`ops.exact_distance_transform`: in-plane, then along Z, through a zarr array in a
-``staging`` folder when given, so memory stays bounded at any volume size), or, with
-``max_distance_nm``, computed with that halo (equal to the whole-array fields wherever
-the distance is at most that; larger distances come out as inf; faster for short
-reaches). The minima are reduced over blocks and each centroid is read in the chunk its
-lower corner lies in (with one voxel of the neighbours), each chunk computed once. Numpy
-input is one exact transform of the whole array.
+No distance field is made: the cost follows the surfaces, not the volume. The nearest
+voxel across a surface always lies on it (a voxel of the mask with a face-neighbour
+outside it, or the other way round: from any other voxel a step towards the point is
+nearer), and an object's voxel nearest to the surface lies on the object's own boundary
+on that side, so one pass over the blocks (and the planes either side of each face
+between them) collects the surface voxels of the mask and the boundary voxels of the
+objects, and a k-d tree of each side of the surface gives their distances
+(`scipy.spatial.cKDTree`). Numpy and dask input take the same path; memory follows the
+surfaces' voxel counts and one block.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import dask
 import dask.array as da
 import numpy as np
 import pandas as pd
-from scipy import ndimage
+from scipy.spatial import cKDTree
 
-from vemprof import ops
 from vemprof.measure._shape import object_table
 from vemprof.ops._validate import as_spacing, check_labels, check_objects, check_same_shape, is_dask
 
 _NM_PER_UM = 1000.0
 #: Surfaces measured to, by the column name's middle part.
 SURFACES = ("envelope", "plasma_membrane")
+#: Blocks of a numpy input, voxels a side.
+BLOCK = 128
 
 
 def membrane_distances(labels: Any, *, cell: Any, nucleus: Any, spacing: Sequence[float],
-                       centroids_um: pd.DataFrame | None = None, max_distance_nm: float | None = None,
-                       staging: str | os.PathLike | None = None) -> pd.DataFrame:
+                       centroids_um: pd.DataFrame | None = None, max_distance_nm: float | None = None
+                       ) -> pd.DataFrame:
     """Each object's distances to the nuclear envelope, the plasma membrane and the nearer of the two.
 
     Parameters
@@ -62,13 +60,8 @@ def membrane_distances(labels: Any, *, cell: Any, nucleus: Any, spacing: Sequenc
         ``label`` and ``centroid_{z,y,x}_um`` (e.g. from `object_table`); computed here
         when not given.
     max_distance_nm : float, optional
-        For dask input, the largest distance wanted (the halo of the distance fields;
-        larger distances are inf); without it every distance is exact. Numpy input
-        ignores it.
-    staging : folder, optional
-        For dask input without ``max_distance_nm``: where the distance transforms stage
-        their intermediate (a temporary folder inside it, removed at the end), so memory
-        stays bounded; without it the intermediate is held in memory.
+        The largest distance wanted; larger ones come out as inf. Without it every
+        distance is exact (a mask with no surface in the volume: inf).
 
     Returns
     -------
@@ -87,12 +80,12 @@ def membrane_distances(labels: Any, *, cell: Any, nucleus: Any, spacing: Sequenc
                                                               "centroid_x_um"]]
     table = pd.DataFrame({"label": centroids_um["label"].to_numpy()})
     points = centroids_um[["centroid_z_um", "centroid_y_um", "centroid_x_um"]].to_numpy() * _NM_PER_UM / spacing
+    reach = np.inf if max_distance_nm is None else float(max_distance_nm)
+    labels = _as_blocks(labels)
     for name, mask in surfaces.items():
-        with _staging_folder(staging if is_dask(labels) and max_distance_nm is None else None) as folder:
-            field = _field(mask, spacing=spacing, dask_input=is_dask(labels), max_distance_nm=max_distance_nm,
-                           staging=folder)
-            minima, at_centroids = _reduced(labels, field, points)
-        table[f"dist_{name}_um"] = minima.reindex(table["label"]).to_numpy() / _NM_PER_UM
+        minima, at_centroids = _distances_to_surface(labels, _as_blocks(mask, like=labels), spacing=spacing,
+                                                     points=points, reach=reach)
+        table[f"dist_{name}_um"] = minima.reindex(table["label"], fill_value=np.inf).to_numpy() / _NM_PER_UM
         table[f"centroid_dist_{name}_um"] = at_centroids / _NM_PER_UM
     table["dist_nearer_membrane_um"] = table[[f"dist_{n}_um" for n in SURFACES]].min(axis=1)
     table["centroid_dist_nearer_membrane_um"] = table[[f"centroid_dist_{n}_um" for n in SURFACES]].min(axis=1)
@@ -100,66 +93,112 @@ def membrane_distances(labels: Any, *, cell: Any, nucleus: Any, spacing: Sequenc
                              for kind in ("", "centroid_")]]]
 
 
-@contextlib.contextmanager
-def _staging_folder(parent) -> Iterator[Path | None]:
-    """A temporary folder inside ``parent`` (removed afterwards), or None without one."""
-    if parent is None:
-        yield None
-        return
-    Path(parent).mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="distances-", dir=parent) as folder:
-        yield Path(folder)
+def _as_blocks(array, *, like: da.Array | None = None) -> da.Array:
+    """A dask array in blocks of `BLOCK` voxels a side, or chunked like ``like``."""
+    array = array if is_dask(array) else da.from_array(np.asarray(array), chunks=BLOCK)
+    return array if like is None else array.rechunk(like.chunks)
 
 
-def _field(mask, *, spacing, dask_input: bool, max_distance_nm, staging: Path | None) -> Any:
-    """Every voxel's distance to the surface of the mask (non-zero = inside), nm (float32;
-    numpy or lazy dask): exact, or up to ``max_distance_nm`` on dask when given."""
-    mask = mask != 0  # a label image's ids, or a mask
-    if dask_input and not is_dask(mask):
-        mask = da.from_array(np.asarray(mask), chunks="auto")
-    if not dask_input or max_distance_nm is None:
-        parts = [ops.exact_distance_transform(m, spacing=spacing, staging=None if staging is None else staging / side)
-                 for m, side in ((mask, "inside"), (ops.invert(mask), "outside"))]
-    else:
-        parts = [ops.distance_transform(m, spacing=spacing, max_distance_nm=max_distance_nm)
-                 for m in (mask, ops.invert(mask))]
-    return parts[0] + parts[1]  # one of the two is 0 at every voxel
+def _distances_to_surface(labels: da.Array, mask: da.Array, *, spacing: np.ndarray, points: np.ndarray,
+                          reach: float) -> tuple[pd.Series, np.ndarray]:
+    """The smallest distance to the mask's surface over each object's voxels (a Series by
+    label, nm), and the distance at ``points`` (n, 3; voxel coordinates), trilinear."""
+    inner, outer, boundary, ids, boundary_inside = _surface_voxels(labels, mask)
+    corners, weights = _corners(points, labels.shape)
+    corners_inside = (np.asarray(mask.vindex[tuple(corners.reshape(-1, 3).T)].compute()) != 0 if len(points)
+                      else np.zeros(0, bool))
+    at_boundary = np.full(len(boundary), np.inf)
+    at_corners = np.full(corners_inside.shape, np.inf)
+    for inside, across in ((False, inner), (True, outer)):  # outside the mask: to the nearest mask voxel
+        mine, corners_mine = boundary_inside == inside, corners_inside == inside
+        queries = np.concatenate([boundary[mine], corners.reshape(-1, 3)[corners_mine]])
+        if len(queries) and len(across):
+            found = cKDTree(across * spacing).query(queries * spacing, distance_upper_bound=reach, workers=-1)[0]
+            at_boundary[mine], at_corners[corners_mine] = found[:mine.sum()], found[mine.sum():]
+    minima = pd.Series(at_boundary).groupby(ids).min() if len(ids) else pd.Series(dtype=float)
+    at_corners = at_corners.reshape(weights.shape)
+    with np.errstate(invalid="ignore"):  # 0 × inf: a corner beyond the reach that does not count
+        values = np.where(weights > 0, weights * at_corners, 0.0).sum(axis=1)
+    return minima, values
 
 
-def _reduced(labels, field, points: np.ndarray) -> tuple[pd.Series, np.ndarray]:
-    """The field's smallest value over each object's voxels (a Series by label), and its
-    value at ``points`` (n, 3; voxel coordinates), trilinear. A dask field is read chunk by
-    chunk with one voxel of its neighbours, each chunk once."""
-    if not is_dask(labels):
-        return _block_reduced(np.asarray(labels), np.asarray(field), points, start=np.zeros(3, int),
-                              grown_start=np.zeros(3, int))
-    field = field.rechunk(labels.chunks)
-    grown = da.overlap.overlap(field, depth=1, boundary="none")
+def _corners(points: np.ndarray, shape: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The eight voxels around each point (n, 8, 3; clipped to the volume) and their
+    trilinear weights (n, 8)."""
+    lower = np.floor(points).astype(np.int64)
+    fraction = points - lower
+    offsets = np.array(list(np.ndindex(2, 2, 2)))  # (8, 3)
+    corners = np.clip(lower[:, None, :] + offsets[None], 0, np.array(shape) - 1)
+    weights = np.prod(np.where(offsets[None] == 1, fraction[:, None, :], 1 - fraction[:, None, :]), axis=2)
+    return corners, weights
+
+
+def _surface_voxels(labels: da.Array, mask: da.Array) -> tuple[np.ndarray, ...]:
+    """One pass over the blocks, each read once: the mask's voxels with a face-neighbour
+    outside it (``inner``, (n, 3) voxel indices), the voxels outside with one inside
+    (``outer``), and the objects' boundary voxels on each side (``boundary``, their
+    ``ids`` and whether each is inside the mask). Within each block first, then across
+    each face between two blocks from the planes either side of it (a voxel may come twice)."""
     starts = [np.cumsum((0, *c[:-1])) for c in labels.chunks]
+    indices = list(np.ndindex(*labels.numblocks))
+    corners = {index: np.array([s[i] for s, i in zip(starts, index)]) for index in indices}
+    blocks = dict(zip(indices, dask.compute(*[
+        dask.delayed(_block_surface_voxels)(labels.blocks[index], mask.blocks[index], start=corners[index])
+        for index in indices])))
+    found = [voxels for voxels, _ in blocks.values()]
+    for index in indices:
+        for axis in range(3):
+            after = tuple(i + (a == axis) for a, i in enumerate(index))
+            if after in blocks:
+                found.append(_face_voxels(blocks[index][1][axis][1], blocks[after][1][axis][0], axis=axis,
+                                          corner=corners[after]))
+    return tuple(np.concatenate([part[k] for part in found]) for k in range(5))
+
+
+def _block_surface_voxels(labels: np.ndarray, mask: np.ndarray, *, start: np.ndarray) -> tuple:
+    """`_surface_voxels` within one block (its faces taken as no surface), and the block's
+    first and last plane along each axis (labels, mask) for the faces between blocks."""
+    mask = mask != 0
+    pad = ((1, 1),) * 3
+    surface = _differs_from_a_neighbour(np.pad(mask, pad, mode="edge"))
+    on_boundary = (labels != 0) & (surface | _differs_from_a_neighbour(np.pad(labels, pad, mode="edge")))
+    voxels = _located(labels, mask, surface, on_boundary, start=start)
+    planes = [tuple((np.take(labels, [end], axis=axis), np.take(mask, [end], axis=axis)) for end in (0, -1))
+              for axis in range(3)]
+    return voxels, planes
+
+
+def _face_voxels(before: tuple, after: tuple, *, axis: int, corner: np.ndarray) -> tuple[np.ndarray, ...]:
+    """`_surface_voxels` across one face: ``before`` and ``after`` are the (labels, mask)
+    planes either side of it, one voxel thick along ``axis``; ``corner`` is the voxel index
+    of the block after the face."""
+    mask_differs = before[1] != after[1]
+    labels_differ = before[0] != after[0]
     parts = []
-    for index in np.ndindex(*labels.numblocks):
-        start = np.array([s[i] for s, i in zip(starts, index)])
-        parts.append(dask.delayed(_block_reduced)(labels.blocks[index], grown.blocks[index], points, start=start,
-                                                  grown_start=np.maximum(start - 1, 0)))
-    results = dask.compute(*parts)
-    minima = pd.concat([r[0] for r in results]).groupby(level=0).min()
-    values = np.nanmin(np.stack([r[1] for r in results]), axis=0)
-    return minima, values
+    for (labels, mask), shift in ((before, -1), (after, 0)):
+        start = corner.copy()
+        start[axis] += shift
+        parts.append(_located(labels, mask, mask_differs, (labels != 0) & (mask_differs | labels_differ),
+                              start=start))
+    return tuple(np.concatenate(pair) for pair in zip(*parts))
 
 
-def _block_reduced(labels: np.ndarray, field: np.ndarray, points: np.ndarray, *, start, grown_start
-                   ) -> tuple[pd.Series, np.ndarray]:
-    """`_reduced` of one chunk: minima of its objects' voxels, and the field at the points
-    whose lower corner lies in it (NaN for the others); ``field`` may reach one voxel
-    beyond the chunk on each side (it starts at ``grown_start``)."""
-    core = field[tuple(slice(a - g, a - g + n) for a, g, n in zip(start, grown_start, labels.shape))]
-    objects = labels != 0
-    minima = pd.Series(core[objects]).groupby(labels[objects]).min() if objects.any() else pd.Series(dtype=float)
-    values = np.full(len(points), np.nan)
-    corner = np.floor(points).astype(int)
-    mine = np.flatnonzero(np.all((corner >= start) & (corner < start + np.array(labels.shape)), axis=1))
-    if len(mine):
-        local = points[mine] - grown_start
-        at = ndimage.map_coordinates(np.asarray(field, np.float64), local.T, order=1, mode="nearest")
-        values[mine] = np.where(np.isnan(at), np.inf, at)  # 0 × inf: a corner beyond the reach
-    return minima, values
+def _located(labels: np.ndarray, mask: np.ndarray, surface: np.ndarray, on_boundary: np.ndarray, *,
+             start: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The voxel indices (from ``start``) of the mask's surface inside and outside it and of
+    the objects' boundary, with the boundary's ids and sides."""
+    located = [np.argwhere(where).astype(np.int32) + start.astype(np.int32)
+               for where in (mask & surface, ~mask & surface, on_boundary)]
+    return (*located, labels[on_boundary], mask[on_boundary])
+
+
+def _differs_from_a_neighbour(padded: np.ndarray) -> np.ndarray:
+    """Of the array inside a one-voxel frame: where any of the six face-neighbours differs."""
+    core = padded[1:-1, 1:-1, 1:-1]
+    differs = np.zeros(core.shape, bool)
+    for axis in range(3):
+        for shift in (0, 2):
+            neighbour = [slice(1, -1)] * 3
+            neighbour[axis] = slice(shift, shift + core.shape[axis])
+            differs |= padded[tuple(neighbour)] != core
+    return differs
