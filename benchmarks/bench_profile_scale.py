@@ -16,9 +16,10 @@ Run: ``.venv/bin/python benchmarks/bench_profile_scale.py [FOLDER] [--shapes 128
 A single cell is made in memory (`vemprof synth`, about 31 bytes a voxel), so this
 machine stops near 3·10⁸ voxels. Larger volumes are fields of cells: with ``--tiles``,
 each shape is one cell's tile and the field holds tz × ty × tx of them (made tile by tile
-with the memory of one), profiled with every nucleus kept by the clean-up (``cleanup:
-{nucleus: {kind: nuclei}}``) and the pores and distribution steps set to
-``each_nucleus: true``; e.g. ``--shapes 250,500,500 --tiles 4x2x2`` is 1000³ voxels.
+with the memory of one), profiled with every cell and nucleus kept by the clean-ups
+(``each_cell: true``, ``cleanup: {nucleus: {kind: nuclei}}``) and the pores and
+distribution steps set to ``each_nucleus: true``; e.g. ``--shapes 250,500,500 --tiles
+4x2x2`` is 1000³ voxels.
 """
 
 from __future__ import annotations
@@ -52,10 +53,13 @@ def make_phantom(store: Path, shape: str, tiles: str) -> None:
 
 
 def many_cells_pipeline(path: Path) -> Path:
-    """``PIPELINE`` for a volume of many cells, written at ``path``: every nucleus kept by
-    the clean-up, the pores and their distribution counted nucleus by nucleus."""
+    """``PIPELINE`` for a volume of many cells, written at ``path``: every cell and every
+    nucleus kept by the clean-ups, the pores and their distribution counted nucleus by
+    nucleus."""
     pipeline = yaml.safe_load(PIPELINE.read_text())
     for step in pipeline["steps"]:
+        if step["step"] == "cell":
+            step["each_cell"] = True
         if step["step"] == "organelles":
             step["cleanup"] = {"nucleus": {"kind": "nuclei"}}
         if step["step"] in ("pores", "distribution"):

@@ -140,3 +140,19 @@ def test_annotations_with_fewer_pyramid_levels_than_the_image_train_a_coarse_lev
     description, _ = train_classifier(store, "one_level", level=1, trees=2)
     assert description.training["annotated_voxels"] == train_classifier(store, "scribbles", level=1, trees=2)[
         0].training["annotated_voxels"]
+
+
+def test_the_cell_mask_keeps_the_largest_cell_or_with_each_cell_every_cell():
+    from vemprof.learn import clean_cell_mask
+
+    spacing = (50.0, 50.0, 50.0)  # nm: a voxel is 1.25e-4 µm³
+    grid = np.ogrid[:40, :40, :100]
+    mask = np.zeros((40, 40, 100), bool)
+    for centre_x, radius in ((20, 15), (70, 12)):  # two cells of 1.8 and 0.9 µm³
+        mask |= (grid[0] - 20) ** 2 + (grid[1] - 20) ** 2 + (grid[2] - centre_x) ** 2 <= radius ** 2
+    mask[1:7, 1:7, 92:98] = True  # a speck of 0.03 µm³, thick enough to outlast the opening
+    one = clean_cell_mask(mask, spacing=spacing)
+    assert one[20, 20, 20] and not one[20, 20, 70] and not one[4, 4, 95]
+    every = clean_cell_mask(mask, spacing=spacing, min_volume_um3=0.5)
+    assert every[20, 20, 20] and every[20, 20, 70] and not every[4, 4, 95]
+    assert clean_cell_mask(mask, spacing=spacing, min_volume_um3=0.01)[4, 4, 95]

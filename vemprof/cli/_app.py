@@ -270,12 +270,14 @@ def predict(
                                                 help="U-Net: change a clean-up parameter of the model, e.g. "
                                                      "mitochondria.neck_ratio=0.5 or nucleus.closing_nm=80 "
                                                      "(lengths in nm; repeatable)."),
+    each_cell: bool = typer.Option(False, "--each-cell",
+                                   help="Forest: keep every cell of a volume of many, not only the largest."),
 ) -> None:
     """Classify a store with a model: probabilities/<class> (0-255) and labels/<class>."""
     from vemprof.cli._learn import run_predict
 
     run_predict(store, model=model, level=level, prefix=prefix, overwrite=overwrite, device=device, axes=axes,
-                cleanup=cleanup_overrides(cleanup), console=console)
+                cleanup=cleanup_overrides(cleanup), each_cell=each_cell, console=console)
 
 
 @app.command("export-model")
@@ -341,7 +343,7 @@ def measure(
     nucleus: Optional[str] = typer.Option(None, "--nucleus", metavar="NAME", help="The nucleus (labels/NAME)."),
     max_distance_um: Optional[float] = typer.Option(
         None, "--max-distance-um",
-        help="Volumes over 2^27 voxels: membrane distances only up to this (faster), inf beyond; default exact."),
+        help="Membrane distances only up to this, µm; inf beyond (default: exact at every range)."),
     sections: Optional[str] = typer.Option(None, "--sections", metavar="NAME",
                                            help="Each object's nucleus section (labels/NAME) as column 'section'."),
     csv: Optional[Path] = typer.Option(None, "--csv", metavar="FILE", help="Also write the table as CSV."),
@@ -400,7 +402,7 @@ def distances(
     radius_um: float = typer.Option(1.0, "--radius-um", help="With --to: count the objects within this, µm."),
     max_distance_um: Optional[float] = typer.Option(
         None, "--max-distance-um",
-        help="Volumes over 2^27 voxels: membrane distances only up to this (faster), inf beyond; default exact."),
+        help="Membrane distances only up to this, µm; inf beyond (default: exact at every range)."),
 ) -> None:
     """Exact distances of each object, surface to surface: to the membranes, to the nearest object of a class."""
     from vemprof.measure import measure_distances

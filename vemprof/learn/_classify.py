@@ -8,8 +8,9 @@ per-class probabilities, then writes ``probabilities/<class>`` (uint8, 0–255) 
 ``labels/<class>`` (the class with the highest probability) for every class but the
 background. Run at a coarser level, the probabilities are interpolated (trilinear) to
 full resolution before they are written. A forest's class named ``cell`` gets a clean
-mask: the largest component, holes filled, protrusions thinner than ``CELL_OPENING_NM``
-opened away. A U-Net (`_unet`) runs over blocks of whole planes, tile by tile
+mask: the largest component (or, for a volume of many cells, every component of at
+least ``MIN_CELL_VOLUME_UM3``), holes filled, protrusions thinner than
+``CELL_OPENING_NM`` opened away. A U-Net (`_unet`) runs over blocks of whole planes, tile by tile
 (`_tiles`), and its label images are cleaned at full resolution as its description says
 (`_cleanup`: e.g. mitochondria split into instances).
 """
@@ -55,6 +56,9 @@ from vemprof.store import Store
 
 #: Opening radius of the cleaned cell mask, nm: microvilli-thin threads and speckle go.
 CELL_OPENING_NM = 100.0
+#: With ``each_cell``, the smallest piece kept as a cell, µm³: far below any cell (a
+#: HeLa cell is thousands of µm³, a yeast cell tens), far above the specks a forest leaves.
+MIN_CELL_VOLUME_UM3 = 10.0
 #: Relative difference of voxel size at which a model no longer fits a level.
 SPACING_TOLERANCE = 0.1
 #: Edge of the blocks classified at once, voxels. The features cost about the same per
@@ -119,7 +123,7 @@ def train_classifier(
 def classify_store(
     store: Store, model: str | os.PathLike, *, level: int | None = None, prefix: str = "", overwrite: bool = False,
     threads: int | None = None, device: str = "auto", axes: str = "z", cleanup: dict | None = None,
-    progress: ProgressReporter = no_progress,
+    each_cell: bool = False, progress: ProgressReporter = no_progress,
 ) -> list[str]:
     """Classify ``store``'s raw image with the model at ``model`` (a forest or a U-Net);
     write a probability map and a label image per class but the background, named
@@ -133,7 +137,8 @@ def classify_store(
     (PyTorch) or whichever is at hand (``auto``). ``axes`` ``"zyx"`` has a U-Net predict
     along Z, Y and X planes and averages the three (`_orthogonal`; three times the work).
     ``cleanup`` overrides a U-Net's clean-up parameters by class, e.g.
-    ``{"mitochondria": {"neck_ratio": 0.5}}`` (see `_cleanup`).
+    ``{"mitochondria": {"neck_ratio": 0.5}}`` (see `_cleanup`). ``each_cell``: a forest's
+    cell mask keeps every cell of a volume of many (`clean_cell_mask`), not the largest.
     """
     description, weights = load_model(model)
     if axes not in AXES:
@@ -179,7 +184,7 @@ def classify_store(
     for index, (name, output) in enumerate(zip(description.classes[1:], names), start=1):
         mask = winner == index
         if name == "cell" and description.kind == "forest":
-            mask = clean_cell_mask(mask, spacing=spacing)
+            mask = clean_cell_mask(mask, spacing=spacing, min_volume_um3=MIN_CELL_VOLUME_UM3 if each_cell else None)
         cores = None
         if f"{name}_contact" in description.classes:  # the seams found between touching objects
             cores = full_size(mask, str(index))
@@ -206,7 +211,7 @@ def classify_store(
     store.record("predict", outputs=[f"probabilities/{n}" for n in written] + [f"labels/{n}" for n in written],
                  parameters={"model": str(model), "model_description": asdict(description), "level": level,
                              "prefix": prefix, "axes": axes, "cleanup": cleanups,
-                             "grey_range": list(grey_range), "cell_opening_nm": CELL_OPENING_NM})
+                             "grey_range": list(grey_range), "cell_opening_nm": CELL_OPENING_NM, "each_cell": each_cell})
     shutil.rmtree(scratch.parent)
     return written
 
@@ -273,10 +278,14 @@ def annotations_at_level(store: Store, annotations: str, level: int) -> da.Array
     return store.labels(annotations).data[step]
 
 
-def clean_cell_mask(mask, *, spacing, opening_nm: float = CELL_OPENING_NM):
-    """The largest component of ``mask``, its holes filled, parts thinner than
+def clean_cell_mask(mask, *, spacing, opening_nm: float = CELL_OPENING_NM, min_volume_um3: float | None = None):
+    """The largest component of ``mask`` (or with ``min_volume_um3``, every component of
+    at least that volume: a volume of many cells), its holes filled, parts thinner than
     ``opening_nm`` opened away (numpy or dask, (Z, Y, X) bool)."""
-    mask = ops.keep_largest(mask) > 0
+    if min_volume_um3 is None:
+        mask = ops.keep_largest(mask) > 0
+    else:
+        mask = ops.remove_small_objects(mask, min_volume_nm3=min_volume_um3 * 1e9, spacing=spacing) > 0
     mask = ops.fill_holes(mask)
     return ops.opening(mask, radius_nm=opening_nm, spacing=spacing)
 

@@ -51,6 +51,8 @@ class CellStep(_Step):
     model: Path | None = Field(None, description="a trained forest to use instead of training one")
     level: int = Field(2, ge=0, description="the pyramid level (coarser: faster; cell vs resin needs no detail)")
     trees: int = Field(100, ge=1, description="the forest's trees")
+    each_cell: bool = Field(False, description="keep every cell of a volume of many (tissue, a field), not only "
+                                               "the largest")
 
 
 class OrganellesStep(_Step):

@@ -73,7 +73,8 @@ def run_cell(run: Run, step: CellStep) -> None:
                                                 progress=run.progress)
         model = save_model(run.folder / "cell_model.zip", description, weights, overwrite=True)
         run.say(f"trained the cell-vs-resin forest on labels/{step.annotations}: {model}")
-    classify_store(run.store, model, prefix=run.prefix, overwrite=True, progress=run.progress)
+    classify_store(run.store, model, prefix=run.prefix, overwrite=True, each_cell=step.each_cell,
+                   progress=run.progress)
 
 
 def plan_organelles(run: Run, step: OrganellesStep) -> Plan:
