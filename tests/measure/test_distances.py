@@ -89,16 +89,17 @@ def test_a_short_reach_leaves_farther_distances_inf():
     assert near.loc[3, "dist_plasma_membrane_um"] == pytest.approx(0.020)
 
 
-def test_a_store_is_measured_in_its_chunks(tmp_path):
-    from vemprof.measure import measure_labels
+def test_a_store_too_large_to_read_whole_is_measured_block_by_block(tmp_path, monkeypatch):
+    from vemprof.measure import _store, measure_labels
     from vemprof.store import write_dataset
 
-    labels, cell, nucleus = slab_cell()
+    labels, cell, nucleus = scattered_cell()
     store = write_dataset(tmp_path / "cell.zarr", raw=np.zeros(labels.shape, np.uint8), spacing=SPACING, tables={},
                           labels={"spots": labels, "cell": cell.astype(np.uint8), "nucleus": nucleus.astype(np.uint8)},
                           step="test", parameters={}, chunks=(6, 8, 16))
-    table = measure_labels(store, "spots", cell="cell", nucleus="nucleus").set_index("label")
-    assert table.loc[3, "dist_envelope_um"] == pytest.approx(0.030)
-    assert table.loc[7, "dist_plasma_membrane_um"] == pytest.approx(0.070)
-    near = measure_labels(store, "spots", cell="cell", nucleus="nucleus", max_distance_um=0.025).set_index("label")
-    assert np.isinf(near.loc[7, "dist_plasma_membrane_um"]) and near.loc[7, "dist_envelope_um"] == pytest.approx(0.020)
+    whole = measure_labels(store, "spots", cell="cell", nucleus="nucleus")
+    monkeypatch.setattr(_store, "IN_MEMORY_VOXELS", 0)  # as if the volume were larger than memory
+    columns = [c for c in whole.columns if "dist_" in c]
+    for reach in (None, 0.4):  # exact; or up to 0.4 µm, farther than any distance here
+        blocks = measure_labels(store, "spots", cell="cell", nucleus="nucleus", max_distance_um=reach)
+        np.testing.assert_allclose(blocks[columns].to_numpy(float), whole[columns].to_numpy(float), rtol=1e-6)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from vemprof._progress import ProgressReporter, no_progress
@@ -15,6 +17,9 @@ from vemprof.measure._neighbours import nearest_objects
 from vemprof.measure._shape import object_table
 from vemprof.store import Store
 
+#: Volumes up to this many voxels are read whole for the membrane distances (labels,
+#: cell, nucleus and two float32 distance transforms: about 14 bytes a voxel).
+IN_MEMORY_VOXELS = 2 ** 27
 
 
 def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell: str | None = None,
@@ -28,9 +33,10 @@ def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell
 
     With the label images ``cell`` and ``nucleus`` (both or neither), each object also
     gets its parent (`object_parents`: ``cell``, ``nucleus_fraction``, ``in_nucleus``)
-    and its distances to the membranes (`membrane_distances`, block by block: exact, or
-    with ``max_distance_um`` exact up to it and inf beyond), and the class's row of ``tables/<compartments>``
-    (`compartment_table`) is written or replaced. With the label image ``sections``
+    and its distances to the membranes (`membrane_distances`: volumes of up to
+    `IN_MEMORY_VOXELS` read whole, larger ones block by block; exact, or with
+    ``max_distance_um`` exact up to it and inf beyond), and the class's row of
+    ``tables/<compartments>`` (`compartment_table`) is written or replaced. With the label image ``sections``
     (`vemprof.spatial.split_nucleus`), each object gets the ``section`` nearest its
     centroid."""
     if (cell is None) != (nucleus is None):
@@ -109,8 +115,11 @@ def measure_distances(store: Store, labels: str, *, cell: str | None = None, nuc
 
 def _membrane_columns(store: Store, labels, table: pd.DataFrame, *, cell: str, nucleus: str,
                       max_distance_um: float | None) -> pd.DataFrame:
-    """`membrane_distances` of the objects of ``labels`` (the store's chunks, block by
-    block; exact, or up to ``max_distance_um``)."""
-    return membrane_distances(labels, cell=store.labels(cell).data, nucleus=store.labels(nucleus).data,
-                              spacing=store.spacing, centroids_um=table,
+    """`membrane_distances` of the objects of ``labels``: read whole up to
+    `IN_MEMORY_VOXELS`, else block by block (exact, or up to ``max_distance_um``)."""
+    arrays = [labels, store.labels(cell).data, store.labels(nucleus).data]
+    if math.prod(labels.shape) <= IN_MEMORY_VOXELS:
+        arrays = [np.asarray(array) for array in arrays]
+    return membrane_distances(arrays[0], cell=arrays[1], nucleus=arrays[2], spacing=store.spacing,
+                              centroids_um=table,
                               max_distance_nm=None if max_distance_um is None else max_distance_um * 1000)

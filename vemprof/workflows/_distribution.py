@@ -17,9 +17,11 @@ least two pores); the comparison figure shows the first nucleus tested.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 
 import dask.array as da
+import numpy as np
 import pandas as pd
 
 from vemprof._progress import ProgressReporter, no_progress
@@ -28,7 +30,7 @@ from vemprof.measure import measure_labels, membrane_distances
 from vemprof.render import comparison_figure, render_labels
 from vemprof.spatial import compare, nucleus_of_section, score_points, split_nucleus
 from vemprof.store import Store
-from vemprof.workflows._pockets import _check_nucleus
+from vemprof.workflows._pockets import IN_MEMORY_VOXELS, _check_nucleus
 
 #: The per-pore columns of the distribution table, besides the k-nearest one.
 _POINT_COLUMNS = ("label", "centroid_z_um", "centroid_y_um", "centroid_x_um", "nucleus", "section")
@@ -115,5 +117,7 @@ def _envelope_distances(store: Store, pores: str, *, nucleus: str, centroids: pd
     from its centroid, µm (`membrane_distances`; the cell is taken as the whole volume)."""
     labels, mask = store.labels(pores).data, store.labels(nucleus).data
     cell = da.ones(labels.shape, bool, chunks=labels.chunks)
+    if math.prod(labels.shape) <= IN_MEMORY_VOXELS:
+        labels, cell, mask = np.asarray(labels), np.ones(labels.shape, bool), np.asarray(mask)
     distances = membrane_distances(labels, cell=cell, nucleus=mask, spacing=store.spacing, centroids_um=centroids)
     return distances[["label", "dist_envelope_um", "centroid_dist_envelope_um"]]
