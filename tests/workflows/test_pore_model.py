@@ -74,6 +74,25 @@ def test_the_envelope_is_painted_from_the_masks_in_part_of_the_nucleus(tmp_path)
     assert not near[..., :end][nucleus[..., :end]].all()  # not the nucleus's depths
 
 
+def test_of_several_nuclei_only_the_one_with_the_most_masks_is_painted(tmp_path):
+    phantom = make_phantom(shape=(64, 128, 128), spacing=(60, 50, 50), seed=0)
+    pores = phantom.labels["pores"]
+    fewer = np.where(np.arange(128) < 64, pores, 0)  # the second cell keeps the pores of its first half in X
+    field = {"nucleus": np.concatenate([phantom.labels["nucleus"]] * 2, axis=1),
+             "pores": np.concatenate([pores, np.where(fewer > 0, fewer + pores.max(), 0)], axis=1)}
+    store = write_dataset(tmp_path / "field.zarr", raw=np.concatenate([phantom.image] * 2, axis=1),
+                          spacing=phantom.spacing, tables={}, labels=field, step="test", parameters={})
+    painted = paint_pore_training(store, nucleus="nucleus", masks="pores", out="training", fraction=0.5,
+                                  each_nucleus=True)
+    values = np.asarray(store.labels("training").data)
+    assert not values[:, 128:].any()  # the second cell, with fewer masks, is not painted
+    cell = write_dataset(tmp_path / "cell.zarr", raw=phantom.image, spacing=phantom.spacing, tables={},
+                         labels={"nucleus": phantom.labels["nucleus"], "pores": pores}, step="test", parameters={})
+    alone = paint_pore_training(cell, nucleus="nucleus", masks="pores", out="training", fraction=0.5)
+    assert painted == alone  # the first cell as if it were alone
+    np.testing.assert_array_equal(values[:, :128], np.asarray(cell.labels("training").data))
+
+
 def test_pores_found_by_a_model_trained_with_and_without_rotations(vemprof_cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     made = vemprof_cli(*"synth cell.zarr --set shape=64,128,128 --voxel-size 60,50,50 --no-preview".split())
