@@ -6,6 +6,7 @@ overwritten."""
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from vemprof.evaluate import centroids_nm, point_scores
@@ -157,3 +158,10 @@ def test_a_field_of_cells_has_its_pores_counted_nucleus_by_nucleus(vemprof_cli, 
     tests = store.read_table("pore_sections_test").set_index("nucleus")
     assert list(tests.index) == [1, 2]
     assert (tests["mean_a"] < tests["mean_b"]).all()  # in each nucleus, the denser section: nearer neighbours
+    # a field too large to read whole is measured block by block, to the same table
+    from vemprof.workflows import _distribution
+
+    monkeypatch.setattr(_distribution, "IN_MEMORY_VOXELS", 0)
+    _distribution.distribute_pores(store, pores="pores", nucleus="nucleus", prefix="blocks_",
+                                   figures=tmp_path / "figures", each_nucleus=True)
+    pd.testing.assert_frame_equal(store.read_table("blocks_pores"), pores)

@@ -93,8 +93,8 @@ def membrane_distances(labels: Any, *, cell: Any, nucleus: Any, spacing: Sequenc
         else:
             minima, at_centroids = _read_field(np.asarray(labels), _field(np.asarray(mask) != 0, spacing=spacing,
                                                                           reach=reach), points)
-        table[f"dist_{name}_um"] = minima.reindex(table["label"], fill_value=np.inf).to_numpy() / _NM_PER_UM
-        table[f"centroid_dist_{name}_um"] = at_centroids / _NM_PER_UM
+        table[f"dist_{name}_um"] = minima.reindex(table["label"], fill_value=np.inf).to_numpy(np.float64) / _NM_PER_UM
+        table[f"centroid_dist_{name}_um"] = np.asarray(at_centroids, np.float64) / _NM_PER_UM
     table["dist_nearer_membrane_um"] = table[[f"dist_{n}_um" for n in SURFACES]].min(axis=1)
     table["centroid_dist_nearer_membrane_um"] = table[[f"centroid_dist_{n}_um" for n in SURFACES]].min(axis=1)
     return table[["label", *[f"{kind}dist_{n}_um" for n in (*SURFACES, "nearer_membrane")

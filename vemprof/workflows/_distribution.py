@@ -116,7 +116,7 @@ def _envelope_distances(store: Store, pores: str, *, nucleus: str, centroids: pd
     """Each pore's distance to the envelope (the nucleus's surface), surface to surface and
     from its centroid, µm (`membrane_distances`; the cell is taken as the whole volume)."""
     labels, mask = store.labels(pores).data, store.labels(nucleus).data
-    cell = da.ones(labels.shape, bool, chunks=labels.chunks)
+    cell = da.ones(labels.shape, dtype=bool, chunks=labels.chunks)
     if math.prod(labels.shape) <= IN_MEMORY_VOXELS:
         labels, cell, mask = np.asarray(labels), np.ones(labels.shape, bool), np.asarray(mask)
     distances = membrane_distances(labels, cell=cell, nucleus=mask, spacing=store.spacing, centroids_um=centroids)
