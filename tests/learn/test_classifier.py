@@ -100,6 +100,10 @@ def test_bad_requests_fail_in_one_line(tmp_path, phantom):
         train_classifier(store, "scribbles", level=9)
     description, weights = train_classifier(store, "scribbles", trees=2)
     assert load_model(save_model(tmp_path / "m", description, weights))[0] == description
+    store.write_annotations("nuclei", np.asarray(store.labels("scribbles").data), classes=["nucleus"])
+    nuclei = save_model(tmp_path / "nuclei", *train_classifier(store, "nuclei", trees=2))
+    with pytest.raises(VemprofError, match="--each-cell is for a forest with a class named cell"):
+        classify_store(store, nuclei, prefix="found_", each_cell=True)
 
 
 def test_an_interrupted_classification_resumes_where_it_stopped(tmp_path, phantom, monkeypatch):

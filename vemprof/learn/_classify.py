@@ -10,9 +10,9 @@ background. Run at a coarser level, the probabilities are interpolated (trilinea
 full resolution before they are written. A forest's class named ``cell`` gets a clean
 mask: the largest component (or, for a volume of many cells, every component of at
 least ``MIN_CELL_VOLUME_UM3``), holes filled, protrusions thinner than
-``CELL_OPENING_NM`` opened away. A U-Net (`_unet`) runs over blocks of whole planes, tile by tile
-(`_tiles`), and its label images are cleaned at full resolution as its description says
-(`_cleanup`: e.g. mitochondria split into instances).
+``CELL_OPENING_NM`` opened away. A U-Net (`_unet`) runs over blocks of whole planes,
+tile by tile (`_tiles`), and its label images are cleaned at full resolution as its
+description says (`_cleanup`: e.g. mitochondria split into instances).
 """
 
 from __future__ import annotations
@@ -147,6 +147,9 @@ def classify_store(
         raise VemprofError(f"--axes {axes} is for U-Nets, which see one plane at a time; a {description.kind} "
                            "classifies in 3D already: use --axes z")
     cleanups = _cleanups(description, cleanup or {})
+    if each_cell and (description.kind != "forest" or "cell" not in description.classes):
+        raise VemprofError("--each-cell is for a forest with a class named cell (cell vs resin); this model is a "
+                           f"{description.kind} of {', '.join(description.classes[1:])}")
     level = _matching_level(store, description, level)
     names = [prefix + name for name in description.classes[1:]]
     taken = [f"labels/{n}" for n in names if n in store.label_names] + [
