@@ -36,11 +36,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 import cc3d
 import dask.array as da
 import numpy as np
+import pandas as pd
 from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 from skimage.feature import peak_local_max
@@ -51,7 +52,7 @@ from vemprof.errors import VemprofError
 from vemprof.evaluate import centroids_nm
 from vemprof.store import Store
 from vemprof.workflows._pockets import _check_nucleus
-from vemprof.workflows._pore_masks import PORE_RADIUS_NM, envelope_disc, write_discs
+from vemprof.workflows._pore_masks import INSIDE_NM, OUTSIDE_NM, PORE_RADIUS_NM, envelope_disc, write_discs
 
 #: The share of the pore masks (by their centroids' X) in the painted part of the nucleus.
 TRAINING_FRACTION = 0.5
@@ -209,21 +210,8 @@ def detect_pores(store: Store, *, model: Path, nucleus: str, out: str, radius_nm
     if len(peaks_nm) == 0:
         raise VemprofError(none_found)
 
-    def likely(box: tuple[slice, ...]) -> np.ndarray:
-        """The smoothed probability in ``box`` at least half the threshold (the band made
-        from a box of the nucleus in numpy: a dask read of ``band`` per pore costs ~0.1 s)."""
-        wide = _widened(box, [math.ceil(4 * sigma_nm / s) for s in spacing], band.shape)
-        depth = [math.ceil(max(SEARCH_INSIDE_NM, SEARCH_OUTSIDE_NM) / s) + 1 for s in spacing]
-        outer = _widened(wide, depth, band.shape)  # the shells are exact within ``wide``
-        near = _search_band(np.asarray(mask[outer]), spacing=spacing)[_within(wide, outer)]
-        smooth = _smoothed(np.asarray(probability[wide]), near, spacing=spacing, sigma_nm=sigma_nm)
-        return smooth[_within(box, wide)] >= lowest / 2
-
-    discs = []
-    with progress("growing each pore from its maximum", len(peaks_nm)) as advance:
-        for label, centre in enumerate(peaks_nm, start=1):
-            discs.append(envelope_disc(mask, centre, label=label, spacing=spacing, radius_nm=radius_nm, keep=likely))
-            advance(1)
+    discs = grow_pores(mask, probability, peaks_nm, spacing=spacing, radius_nm=radius_nm, lowest=lowest,
+                       progress=progress)
     if all(disc.empty for disc in discs):  # maxima only where the envelope is a sliver: no pore grows
         raise VemprofError(none_found)
     claimed = write_discs(store, out, discs, like=nucleus, dtype=np.uint32, progress=progress)
@@ -235,6 +223,42 @@ def detect_pores(store: Store, *, model: Path, nucleus: str, out: str, radius_nm
                              "search_outside_nm": SEARCH_OUTSIDE_NM, "rotations": description.training["rotations"],
                              "pores": count})
     return count
+
+
+def grow_pores(mask: da.Array, probability: da.Array, peaks_nm: np.ndarray, *, spacing: np.ndarray,
+               radius_nm: float, lowest: float, progress: ProgressReporter = no_progress) -> list[pd.DataFrame]:
+    """Each pore grown from its maximum (``peaks_nm``, (n, 3) nm; pore k is row k - 1)
+    through the envelope of ``mask`` where ``probability`` (uint8), smoothed, is at least
+    ``lowest / 2`` (module note): `envelope_disc` voxels, one table per pore in id order.
+    The pores are taken block by block, each block of the volume read once."""
+    sigma_nm = SMOOTHING * radius_nm
+    depth = [math.ceil(max(SEARCH_INSIDE_NM, SEARCH_OUTSIDE_NM) / s) + 1 for s in spacing]
+
+    def likely(nucleus_near: _Window, probability_near: _Window) -> Callable[[tuple[slice, ...]], np.ndarray]:
+        """``keep`` for `envelope_disc`: where in a box the smoothed probability is at
+        least half the lower threshold (the band exact within the box's smoothing reach)."""
+        def keep(box: tuple[slice, ...]) -> np.ndarray:
+            wide = _widened(box, [math.ceil(4 * sigma_nm / s) for s in spacing], mask.shape)
+            outer = _widened(wide, depth, mask.shape)  # the shells are exact within ``wide``
+            near = _search_band(nucleus_near[outer], spacing=spacing)[_within(wide, outer)]
+            smooth = _smoothed(probability_near[wide], near, spacing=spacing, sigma_nm=sigma_nm)
+            return smooth[_within(box, wide)] >= lowest / 2
+        return keep
+
+    # what `keep` reads around a pore: the disc's box, the smoothing's reach, the band's depth, and rounding
+    reach_nm = radius_nm + max(OUTSIDE_NM, INSIDE_NM) + 4 * sigma_nm + (np.array(depth) + 4) * spacing
+    grown = {}
+    with progress("growing each pore from its maximum", len(peaks_nm)) as advance:
+        for region, labels in _by_block(peaks_nm, spacing=spacing, shape=mask.shape, block=PEAK_BLOCK,
+                                        reach_nm=reach_nm):
+            # each block read once, not once a pore (a dask read of a chunk costs ~0.05 s)
+            nucleus_near = _Window(np.asarray(mask[region]), region, shape=mask.shape)
+            keep = likely(nucleus_near, _Window(np.asarray(probability[region]), region, shape=mask.shape))
+            for label in labels:
+                grown[label] = envelope_disc(nucleus_near, peaks_nm[label - 1], label=label, spacing=spacing,
+                                             radius_nm=radius_nm, keep=keep)
+                advance(1)
+    return [grown[label] for label in sorted(grown)]
 
 
 def probability_peaks(probability: da.Array, band: da.Array, *, spacing, sigma_nm: float, min_distance_nm: float,
@@ -286,6 +310,31 @@ def _search_band(nucleus, *, spacing):
     the surface of ``nucleus`` (bool, numpy or dask)."""
     return (ops.shell(nucleus, inner_nm=0, outer_nm=SEARCH_INSIDE_NM, side="inside", spacing=spacing)
             | ops.shell(nucleus, inner_nm=0, outer_nm=SEARCH_OUTSIDE_NM, side="outside", spacing=spacing))
+
+
+class _Window:
+    """A region of a volume read once, sliced with the volume's own voxel indices (boxes
+    inside the region only); ``shape`` is the whole volume's."""
+
+    def __init__(self, array: np.ndarray, region: tuple[slice, ...], *, shape: tuple[int, ...]):
+        self.array, self.region, self.shape = array, region, tuple(shape)
+
+    def __getitem__(self, box: tuple[slice, ...]) -> np.ndarray:
+        if any(b.start < r.start or b.stop > r.stop for b, r in zip(box, self.region)):
+            raise ValueError(f"{box} reaches beyond the region read, {self.region}")
+        return self.array[_within(box, self.region)]
+
+
+def _by_block(points_nm: np.ndarray, *, spacing, shape, block, reach_nm) -> Iterator[tuple[tuple[slice, ...], list]]:
+    """The points (n, 3; nm) grouped by the block of ``block`` voxels each lies in: each
+    block grown by ``reach_nm`` (per axis) within ``shape``, and its points' 1-based ids."""
+    voxels = np.clip(np.floor(points_nm / spacing).astype(int), 0, np.array(shape) - 1)
+    keys = voxels // np.array(block)
+    reach = np.ceil(np.asarray(reach_nm) / spacing).astype(int)
+    for key in np.unique(keys, axis=0):
+        labels = (np.flatnonzero(np.all(keys == key, axis=1)) + 1).tolist()
+        start = key * np.array(block)
+        yield tuple(slice(max(a - r, 0), min(a + b + r, n)) for a, b, r, n in zip(start, block, reach, shape)), labels
 
 
 def _widened(box: tuple[slice, ...], reach, shape) -> tuple[slice, ...]:
