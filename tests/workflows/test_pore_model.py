@@ -9,7 +9,7 @@ from vemprof import ops
 from vemprof.store import Store, write_dataset
 from vemprof.synth import make_phantom
 from vemprof.workflows import paint_pore_training
-from vemprof.workflows._pore_model import confirmed_peaks, probability_peaks
+from vemprof.workflows._pore_model import confirmed_peaks, grow_pores, probability_peaks
 
 SPACING = np.array([30.0, 20.0, 20.0])
 
@@ -43,6 +43,25 @@ def test_each_pore_is_one_maximum_and_blocks_find_what_the_whole_volume_does():
     np.testing.assert_array_equal(np.sort(pieces, axis=0), np.sort(whole, axis=0))
     dim, _ = probability_peaks(da.from_array(probability // 3), da.from_array(band), block=shape, **options)
     assert len(dim) == 0  # no maximum above the threshold
+
+
+def test_pores_grown_block_by_block_are_those_grown_in_one_block():
+    import dask.array as da
+    import pandas as pd
+
+    shape = (40, 80, 80)
+    grids = np.meshgrid(*[np.arange(n) * s for n, s in zip(shape, SPACING)], indexing="ij")
+    middle = np.array(shape) * SPACING / 2
+    nucleus = sum((g - m) ** 2 for g, m in zip(grids, middle)) <= 500.0 ** 2  # a ball 1 µm across
+    directions = np.array([[1, 0, 0], [0, 1, 0], [0, 0, -1], [0.6, 0.8, 0], [0, 0.6, 0.8]])
+    peaks_nm = middle + 500 * directions  # on its surface, some in blocks apart, some near block edges
+    probability = blobs(shape, np.rint(peaks_nm / SPACING).astype(int), sigma_nm=40)
+    options = dict(spacing=SPACING, radius_nm=60, lowest=0.5)
+    whole = grow_pores(da.from_array(nucleus), da.from_array(probability), peaks_nm, block=shape, **options)
+    pieces = grow_pores(da.from_array(nucleus, chunks=(8, 16, 16)), da.from_array(probability, chunks=(8, 16, 16)),
+                        peaks_nm, block=(8, 16, 16), **options)
+    assert all(len(disc) > 5 for disc in whole)  # every pore grows
+    pd.testing.assert_frame_equal(pd.concat(pieces), pd.concat(whole))
 
 
 def test_a_weak_maximum_is_a_pore_where_a_pore_mask_confirms_it():

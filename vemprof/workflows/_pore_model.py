@@ -226,11 +226,13 @@ def detect_pores(store: Store, *, model: Path, nucleus: str, out: str, radius_nm
 
 
 def grow_pores(mask: da.Array, probability: da.Array, peaks_nm: np.ndarray, *, spacing: np.ndarray,
-               radius_nm: float, lowest: float, progress: ProgressReporter = no_progress) -> list[pd.DataFrame]:
+               radius_nm: float, lowest: float, block: tuple[int, int, int] = PEAK_BLOCK,
+               progress: ProgressReporter = no_progress) -> list[pd.DataFrame]:
     """Each pore grown from its maximum (``peaks_nm``, (n, 3) nm; pore k is row k - 1)
     through the envelope of ``mask`` where ``probability`` (uint8), smoothed, is at least
     ``lowest / 2`` (module note): `envelope_disc` voxels, one table per pore in id order.
-    The pores are taken block by block, each block of the volume read once."""
+    The pores are taken by ``block`` (voxels), each block of the volume read once with
+    what its pores reach beyond it: any blocks give the same pores."""
     sigma_nm = SMOOTHING * radius_nm
     depth = [math.ceil(max(SEARCH_INSIDE_NM, SEARCH_OUTSIDE_NM) / s) + 1 for s in spacing]
 
@@ -249,7 +251,7 @@ def grow_pores(mask: da.Array, probability: da.Array, peaks_nm: np.ndarray, *, s
     reach_nm = radius_nm + max(OUTSIDE_NM, INSIDE_NM) + 4 * sigma_nm + (np.array(depth) + 4) * spacing
     grown = {}
     with progress("growing each pore from its maximum", len(peaks_nm)) as advance:
-        for region, labels in _by_block(peaks_nm, spacing=spacing, shape=mask.shape, block=PEAK_BLOCK,
+        for region, labels in _by_block(peaks_nm, spacing=spacing, shape=mask.shape, block=block,
                                         reach_nm=reach_nm):
             # each block read once, not once a pore (a dask read of a chunk costs ~0.05 s)
             nucleus_near = _Window(np.asarray(mask[region]), region, shape=mask.shape)
