@@ -16,9 +16,9 @@ import pytest
 
 from vemprof.learn import annotate_planes
 from vemprof._progress import no_progress
-from vemprof.pipeline._spec import DistributionStep, PoresStep
-from vemprof.pipeline._steps import Run, plan_pores, run_distribution
-from vemprof.store import Store
+from vemprof.pipeline._spec import DistancesStep, DistributionStep, MeasureStep, PoresStep
+from vemprof.pipeline._steps import Run, plan_pores, run_distances, run_distribution, run_measure
+from vemprof.store import Store, write_dataset
 from vemprof.workflows import POCKETS_CHAIN
 
 from .conftest import QUICK, as_at_a_terminal, fresh_copy
@@ -152,3 +152,23 @@ def test_the_distribution_step_of_a_field_of_cells_counts_pores_nucleus_by_nucle
                                                                    (2, 4)]
     counted = [line for line in said if not line.startswith("warning:")]
     assert counted[0].startswith("all nuclei:") and counted[1].startswith("nucleus 1:")
+
+
+def test_the_distances_step_takes_the_membrane_distances_measure_wrote_until_a_mask_changes(tmp_path):
+    shape = (12, 16, 40)
+    cell, nucleus, mitochondria = (np.zeros(shape, np.uint8) for _ in range(3))
+    cell[..., 5:35], nucleus[..., 15:25] = 1, 1
+    mitochondria[4:8, 6:10, 8:10] = 1  # 4 voxels (20 nm) inside the cell's edge at x = 5
+    store = write_dataset(tmp_path / "cell.zarr", raw=np.zeros(shape, np.uint8), spacing=(10, 5, 5), tables={},
+                          labels={"cell": cell, "nucleus": nucleus, "mitochondria": mitochondria},
+                          step="test", parameters={})
+    said = []
+    run = Run(store=store, prefix="", folder=tmp_path / "cell_profile", progress=no_progress, say=said.append)
+    run_measure(run, MeasureStep(step="measure", labels=("mitochondria",)))
+    run_distances(run, DistancesStep(step="distances", to=None))
+    assert said[-1] == "tables/mitochondria has its membrane distances already (the measure step)"
+    cell[..., :7] = 0  # the cell segmented again, its edge 2 voxels nearer
+    store.write_labels("cell", cell)
+    store.record("cell", outputs=["labels/cell"], parameters={})
+    run_distances(run, DistancesStep(step="distances", to=None))
+    assert store.read_table("mitochondria")["dist_plasma_membrane_um"].item() == pytest.approx(0.010)

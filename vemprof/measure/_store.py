@@ -72,7 +72,7 @@ def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell
         table.to_csv(csv, index=False)
     store.record("measure", outputs=outputs, started=started,
                  parameters={"labels": labels, "image": image, "cell": cell, "nucleus": nucleus,
-                             "sections": sections, "objects": len(table)})
+                             "max_distance_um": max_distance_um, "sections": sections, "objects": len(table)})
     return table
 
 

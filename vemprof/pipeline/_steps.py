@@ -124,8 +124,30 @@ def plan_distances(run: Run, step: DistancesStep) -> Plan:
 def run_distances(run: Run, step: DistancesStep) -> None:
     from vemprof.measure import measure_distances
 
-    measure_distances(run.store, run.name(step.labels), cell=run.name(step.cell), nucleus=run.name(step.nucleus),
-                      to=run.name(step.to) if step.to else None, radius_um=step.radius_um, progress=run.progress)
+    labels, cell, nucleus = run.name(step.labels), run.name(step.cell), run.name(step.nucleus)
+    if _membranes_measured(run.store, labels, cell=cell, nucleus=nucleus):  # by the measure step: not twice
+        cell = nucleus = None
+        if step.to is None:
+            run.say(f"tables/{labels} has its membrane distances already (the measure step)")
+            return
+    measure_distances(run.store, labels, cell=cell, nucleus=nucleus, to=run.name(step.to) if step.to else None,
+                      radius_um=step.radius_um, progress=run.progress)
+
+
+def _membranes_measured(store: Store, labels: str, *, cell: str, nucleus: str) -> bool:
+    """Whether ``tables/<labels>`` holds the membrane distances to ``labels/<cell>`` and
+    ``labels/<nucleus>`` as they are: the last measure (or distances) step that wrote them
+    used those images, none of which has been written since."""
+    for record in reversed(store.provenance):
+        outputs, parameters = record.get("outputs", []), record.get("parameters", {})
+        if f"labels/{cell}" in outputs or f"labels/{nucleus}" in outputs or f"labels/{labels}" in outputs:
+            return False
+        if f"tables/{labels}" in outputs and record.get("step") in ("measure", "distances"):
+            if parameters.get("cell") is None and record["step"] == "distances":
+                continue  # neighbours only: the membrane columns are older
+            return (parameters.get("cell"), parameters.get("nucleus"), parameters.get("max_distance_um")) == (
+                cell, nucleus, None)
+    return False
 
 
 def plan_statistics(run: Run, step: StatisticsStep) -> Plan:
