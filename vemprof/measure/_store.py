@@ -36,9 +36,9 @@ def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell
     and its distances to the membranes (`membrane_distances`: volumes of up to
     `IN_MEMORY_VOXELS` read whole, larger ones block by block; exact, or with
     ``max_distance_um`` exact up to it and inf beyond), and the class's row of
-    ``tables/<compartments>`` (`compartment_table`) is written or replaced. With the label image ``sections``
-    (`vemprof.spatial.split_nucleus`), each object gets the ``section`` nearest its
-    centroid."""
+    ``tables/<compartments>`` (`compartment_table`) is written or replaced. With the
+    label image ``sections`` (`vemprof.spatial.split_nucleus`), each object gets the
+    ``section`` nearest its centroid."""
     if (cell is None) != (nucleus is None):
         raise VemprofError("give --cell and --nucleus together (the cytoplasm is the cell without the nucleus)")
     started = dt.datetime.now(dt.timezone.utc)

@@ -7,10 +7,10 @@ nucleus's surface is painted: pore where a mask is, background elsewhere. Of sev
 nuclei (a volume of many cells) only the one with the most masks is painted so: the
 training reads and rotates the painted box, which across 16 nuclei of a 10⁹-voxel field
 was half the volume (over 13 GB), and a few minutes of training see no more than one
-nucleus's pores anyway. The 2D U-Net learns from those Z planes and,
-the published recipe, from every `EVERY`-th plane of that part rotated by 30°, 60° and
-90° about X and about Y (`learn.rotated_planes`): a pore cut across in XY is seen
-face-on in a rotated plane, so the network learns pores at every tilt of the envelope.
+nucleus's pores anyway. The 2D U-Net learns from those Z planes and, the published
+recipe, from every `EVERY`-th plane of that part rotated by 30°, 60° and 90° about X and
+about Y (`learn.rotated_planes`): a pore cut across in XY is seen face-on in a rotated
+plane, so the network learns pores at every tilt of the envelope.
 With more than one round, the next model learns from the pores the last one found, which
 are more often right than the masks (self-training).
 
