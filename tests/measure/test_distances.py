@@ -103,3 +103,19 @@ def test_a_store_too_large_to_read_whole_is_measured_block_by_block(tmp_path, mo
     for reach in (None, 0.4):  # exact; or up to 0.4 µm, farther than any distance here
         blocks = measure_labels(store, "spots", cell="cell", nucleus="nucleus", max_distance_um=reach)
         np.testing.assert_allclose(blocks[columns].to_numpy(float), whole[columns].to_numpy(float), rtol=1e-6)
+
+
+def test_a_reach_that_is_not_a_length_is_refused_in_one_line(tmp_path):
+    from vemprof.errors import VemprofError
+    from vemprof.measure import measure_labels
+    from vemprof.store import write_dataset
+
+    labels, cell, nucleus = slab_cell()
+    with pytest.raises(VemprofError, match="max_distance_nm must be a finite length in nm > 0"):
+        membrane_distances(labels, cell=cell, nucleus=nucleus, spacing=SPACING, max_distance_nm=-1)
+    store = write_dataset(tmp_path / "cell.zarr", raw=np.zeros(labels.shape, np.uint8), spacing=SPACING, tables={},
+                          labels={"spots": labels, "cell": cell.astype(np.uint8), "nucleus": nucleus.astype(np.uint8)},
+                          step="test", parameters={})
+    with pytest.raises(VemprofError, match="--max-distance-um must be a distance above 0 µm, got -1"):
+        measure_labels(store, "spots", cell="cell", nucleus="nucleus", max_distance_um=-1)
+    assert "spots" not in store.table_names  # nothing written

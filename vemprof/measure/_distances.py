@@ -32,6 +32,9 @@ whole-array transform wins, where the volume fits in memory.
 
 from __future__ import annotations
 
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
 import dask
@@ -43,11 +46,20 @@ from scipy.spatial import cKDTree
 
 from vemprof import ops
 from vemprof.measure._shape import object_table
-from vemprof.ops._validate import as_spacing, check_labels, check_objects, check_same_shape, is_dask
+from vemprof.ops._validate import (
+    as_spacing,
+    check_labels,
+    check_length,
+    check_objects,
+    check_same_shape,
+    is_dask,
+)
 
 _NM_PER_UM = 1000.0
 #: Surfaces measured to, by the column name's middle part.
 SURFACES = ("envelope", "plasma_membrane")
+#: Points per k-d tree query on one thread (a second or less each).
+QUERY_SLICE = 100_000
 
 
 def membrane_distances(labels: Any, *, cell: Any, nucleus: Any, spacing: Sequence[float],
@@ -85,7 +97,8 @@ def membrane_distances(labels: Any, *, cell: Any, nucleus: Any, spacing: Sequenc
                                                               "centroid_x_um"]]
     table = pd.DataFrame({"label": centroids_um["label"].to_numpy()})
     points = centroids_um[["centroid_z_um", "centroid_y_um", "centroid_x_um"]].to_numpy() * _NM_PER_UM / spacing
-    reach = np.inf if max_distance_nm is None else float(max_distance_nm)
+    reach = np.inf if max_distance_nm is None else check_length(max_distance_nm, name="max_distance_nm",
+                                                                allow_zero=False)
     for name, mask in surfaces.items():
         if is_dask(labels):
             mask = da.asarray(mask).rechunk(labels.chunks)
@@ -132,13 +145,26 @@ def _distances_to_surface(labels: da.Array, mask: da.Array, *, spacing: np.ndarr
         mine, corners_mine = boundary_inside == inside, corners_inside == inside
         queries = np.concatenate([boundary[mine], corners.reshape(-1, 3)[corners_mine]])
         if len(queries) and len(across):
-            found = cKDTree(across * spacing).query(queries * spacing, distance_upper_bound=reach, workers=-1)[0]
+            found = _nearest(cKDTree(across * spacing), queries * spacing, reach=reach)
             at_boundary[mine], at_corners[corners_mine] = found[:mine.sum()], found[mine.sum():]
     minima = pd.Series(at_boundary).groupby(ids).min() if len(ids) else pd.Series(dtype=float)
     at_corners = at_corners.reshape(weights.shape)
     with np.errstate(invalid="ignore"):  # 0 × inf: a corner beyond the reach that does not count
         values = np.where(weights > 0, weights * at_corners, 0.0).sum(axis=1)
     return minima, values
+
+
+def _nearest(tree: cKDTree, points: np.ndarray, *, reach: float) -> np.ndarray:
+    """Each point's distance to the tree's nearest point (inf beyond ``reach``), slices of
+    `QUERY_SLICE` points on a thread each (the queries release the GIL). Not scipy's own
+    ``workers=-1``: Ctrl-C during its join ends the process with a segmentation fault;
+    here the running slices finish and the interrupt goes on."""
+    slices = np.array_split(points, max(1, math.ceil(len(points) / QUERY_SLICE)))
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+    try:
+        return np.concatenate(list(pool.map(lambda part: tree.query(part, distance_upper_bound=reach)[0], slices)))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _corners(points: np.ndarray, shape: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:

@@ -41,6 +41,7 @@ def measure_labels(store: Store, labels: str, *, image: str | None = "raw", cell
     ``section`` nearest its centroid."""
     if (cell is None) != (nucleus is None):
         raise VemprofError("give --cell and --nucleus together (the cytoplasm is the cell without the nucleus)")
+    _check_reach(max_distance_um)
     started = dt.datetime.now(dt.timezone.utc)
     volume = store.labels(labels)
     if image is None:
@@ -89,6 +90,7 @@ def measure_distances(store: Store, labels: str, *, cell: str | None = None, nuc
     if cell is None and to is None:
         raise VemprofError("say what to measure the distances to: --cell and --nucleus (the membranes), "
                            "--to OTHER (another label image), or both")
+    _check_reach(max_distance_um)
     started = dt.datetime.now(dt.timezone.utc)
     volume = store.labels(labels).data
     table = store.read_table(labels)
@@ -111,6 +113,13 @@ def measure_distances(store: Store, labels: str, *, cell: str | None = None, nuc
                  parameters={"labels": labels, "cell": cell, "nucleus": nucleus, "to": to, "radius_um": radius_um,
                              "max_distance_um": max_distance_um})
     return table
+
+
+def _check_reach(max_distance_um: float | None) -> None:
+    """One line, before anything is read, for a reach of the membrane distances that is not a length."""
+    if max_distance_um is not None and not 0 < max_distance_um < math.inf:
+        raise VemprofError(f"--max-distance-um must be a distance above 0 µm, got {max_distance_um}; leave it out "
+                           "for exact distances at every range")
 
 
 def _membrane_columns(store: Store, labels, table: pd.DataFrame, *, cell: str, nucleus: str,
