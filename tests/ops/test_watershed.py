@@ -1,7 +1,9 @@
 import dask.array as da
 import numpy as np
 import pytest
+from scipy import ndimage
 from scipy.sparse import coo_matrix
+from skimage.morphology import h_maxima, h_minima
 
 from vemprof import ops
 from vemprof.errors import VemprofError
@@ -57,6 +59,34 @@ def test_split_touching_staged_on_disk_gives_the_same_labels(balls, tmp_path):
     np.testing.assert_array_equal(staged.compute(), in_memory)
     assert sorted(path.name for path in tmp_path.iterdir()) == [
         "distance.zarr", "markers.zarr", "mask.zarr", "maxima.zarr", "parts.zarr"]
+
+
+@pytest.mark.parametrize("minima", [False, True])
+@pytest.mark.parametrize("connectivity", [6, 26])
+def test_maxima_in_a_mask_are_scikit_images_found_region_by_region(minima, connectivity):
+    """In a mask each maximum is sought on its own region of the image (the pieces above
+    the mask's lowest value less h), not on the whole block: the same maxima as
+    scikit-image's over the whole image, plateaus included."""
+    rng = np.random.default_rng(7)
+    footprint = ndimage.generate_binary_structure(3, {6: 1, 26: 3}[connectivity])
+    for plateaus in (False, True):
+        image = ndimage.gaussian_filter(rng.normal(size=(30, 40, 40)), 2)
+        image = np.round(image, 2) if plateaus else image  # steps of 0.01: flat tops and saddles
+        mask = image > np.quantile(image, 0.6)
+        h = 0.05 * image.std()
+        expected = (h_minima if minima else h_maxima)(image, h, footprint=footprint).astype(bool) & mask
+        found = ops.find_maxima(image, h=h, mask=mask, minima=minima, spacing=SPACING, connectivity=connectivity)
+        np.testing.assert_array_equal(found > 0, expected)
+
+
+def test_maxima_in_a_mask_block_by_block_are_the_whole_arrays():
+    rng = np.random.default_rng(8)
+    image = ndimage.gaussian_filter(rng.normal(size=(30, 40, 40)), 2)
+    mask = rng.random(image.shape) > 0.5  # scattered: many small regions, many cut by a chunk's edge
+    whole = ops.find_maxima(image, h=0.01, mask=mask, spacing=SPACING)
+    blockwise = ops.find_maxima(as_dask(image, (10, 13, 13)), h=0.01, mask=as_dask(mask, (10, 13, 13)),
+                                spacing=SPACING, halo_nm=60).compute()
+    np.testing.assert_array_equal(blockwise > 0, whole > 0)
 
 
 def test_split_touching_separates_two_touching_balls():

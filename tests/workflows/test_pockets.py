@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import ndimage
 
 from vemprof.evaluate import centroids_nm, point_scores
 from vemprof.ops import load_chain
@@ -103,6 +104,46 @@ def test_a_volume_too_large_for_memory_gets_the_same_pockets_step_by_step(tmp_pa
     assert find_pockets(store, out="staged_pockets") == count
     np.testing.assert_array_equal(store.labels("staged_pockets").data.compute(), store.labels("pockets").data.compute())
     assert not (store.path / ".staging").exists()
+
+
+def test_a_field_runs_the_chain_nucleus_by_nucleus_to_the_pockets_of_the_whole_volume(vemprof_cli, tmp_path,
+                                                                                      monkeypatch):
+    """Each nucleus's box (the nucleus and 1 µm around it) is run on its own: the work
+    follows the nuclei, not the volume, and the pockets are those of the whole volume."""
+    from vemprof.workflows import _pockets, find_pockets
+
+    monkeypatch.chdir(tmp_path)
+    assert vemprof_cli(*"synth field.zarr --shape 96,192,192 --voxel-size 60,50,50 --tiles 1x1x2 "
+                        "--no-preview".split()).code == 0
+    store = Store.open(tmp_path / "field.zarr")
+    mask = store.labels("nucleus").data > 0
+    pieces, stride = _pockets._coarse_pieces(mask)
+    boxes = sorted(_pockets.nucleus_boxes(pieces, stride=stride, shape=mask.shape, spacing=store.spacing),
+                   key=lambda box: box[2].start)
+    assert len(boxes) == 2 and boxes[0][2].stop <= boxes[1][2].start  # one a nucleus, apart
+    for box, tile in zip(boxes, (slice(0, 192), slice(192, 384))):  # each holds its tile's nucleus and 1 µm
+        nucleus = ndimage.find_objects(np.asarray(mask[:, :, tile]).astype(np.uint8))[0]
+        for axis, (span, step) in enumerate(zip(nucleus, store.spacing)):
+            offset = tile.start if axis == 2 else 0
+            assert box[axis].start <= max(0, span.start + offset - 1000 / step)
+            assert box[axis].stop >= min(mask.shape[axis], span.stop + offset + 1000 / step)
+    count = find_pockets(store, out="pockets", each_nucleus=True)
+    monkeypatch.setattr(_pockets, "IN_MEMORY_VOXELS", 0)  # the whole volume, staged on disk
+    assert find_pockets(store, out="staged_pockets", each_nucleus=True) == count
+    boxed, staged = (np.asarray(store.labels(name).data) for name in ("pockets", "staged_pockets"))
+    np.testing.assert_array_equal(boxed > 0, staged > 0)
+    pairs = np.unique(np.c_[boxed[boxed > 0], staged[boxed > 0]], axis=0)  # numbered box by box: one id for one
+    assert len(pairs) == count == len(np.unique(pairs[:, 0])) == len(np.unique(pairs[:, 1]))
+
+
+def test_nucleus_boxes_that_would_overlap_are_joined():
+    from vemprof.workflows._pockets import nucleus_boxes
+
+    pieces = np.zeros((10, 40, 40), np.int32)
+    pieces[3:6, 5:10, 5:10], pieces[3:6, 5:10, 14:18], pieces[3:6, 30:35, 30:35] = 1, 2, 3
+    boxes = nucleus_boxes(pieces, stride=(2, 2, 2), shape=(20, 80, 80), spacing=(10, 10, 10), margin_nm=30)
+    # 1 and 2 are 8 voxels apart: with a stride and 3 voxels each side, their boxes meet and become one
+    assert boxes == [(slice(1, 17), slice(5, 25), slice(5, 41)), (slice(1, 17), slice(55, 75), slice(55, 75))]
 
 
 def test_each_pore_mask_is_a_disc_of_envelope_above_its_pocket(tmp_path):

@@ -17,6 +17,7 @@ an axis, that axis becomes a single chunk and needs no halo.
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any, Callable, Sequence
 
 import dask
@@ -82,6 +83,7 @@ def map_with_halo(
     reach_nm: float,
     spacing: Sequence[float],
     dtype: Any,
+    core: bool = False,
 ) -> da.Array:
     """Run ``function`` on each chunk of ``arrays`` padded by the halo of ``reach_nm``.
 
@@ -99,6 +101,9 @@ def map_with_halo(
         Voxel size in nm (Z, Y, X).
     dtype : numpy dtype
         The output's dtype.
+    core : bool
+        Also pass ``core=``, the slices of the padded block that the chunk itself covers
+        (only they are kept), so the function can skip work that reaches only the halo.
 
     Returns
     -------
@@ -109,6 +114,8 @@ def map_with_halo(
     depth = halo_voxels(reach_nm, spacing)
     chunks, depth = _chunks_and_depth(arrays[0].chunks, depth)
     blocks = [array.rechunk(chunks) for array in arrays]
+    if core:
+        function = partial(_with_core, function, depth=depth, counts=[len(axis_chunks) for axis_chunks in chunks])
     return da.map_overlap(
         function,
         *blocks,
@@ -120,6 +127,19 @@ def map_with_halo(
         dtype=dtype,
         meta=np.empty((0, 0, 0), dtype=dtype),
     )
+
+
+def _core(shape: Sequence[int], *, depth: Sequence[int], block_id: Sequence[int],
+          counts: Sequence[int]) -> tuple[slice, ...]:
+    """The slices of a padded block (``shape``) that its chunk covers: no halo beyond the volume."""
+    return tuple(slice(d if index > 0 else 0, size - (d if index < count - 1 else 0))
+                 for size, d, index, count in zip(shape, depth, block_id, counts))
+
+
+def _with_core(function: Callable[..., np.ndarray], *padded_blocks: np.ndarray, depth: Sequence[int],
+               counts: Sequence[int], block_id: tuple[int, ...]) -> np.ndarray:
+    return function(*padded_blocks, core=_core(padded_blocks[0].shape, depth=depth, block_id=block_id,
+                                                counts=counts))
 
 
 def map_channels_with_halo(
@@ -171,11 +191,7 @@ def map_channels_with_halo(
     counts = [len(axis_chunks) for axis_chunks in chunks]
 
     def block(padded_block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
-        core = tuple(
-            slice(d if index > 0 else 0, size - (d if index < count - 1 else 0))  # no halo beyond the volume
-            for size, d, index, count in zip(padded_block.shape, depth, block_id, counts)
-        )
-        return function(padded_block, core=core)
+        return function(padded_block, core=_core(padded_block.shape, depth=depth, block_id=block_id, counts=counts))
 
     return da.map_blocks(
         block,

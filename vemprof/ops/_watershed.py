@@ -24,10 +24,12 @@ import os
 from functools import partial
 from typing import Any, Sequence
 
+import cc3d
 import dask.array as da
 import numpy as np
+from scipy import ndimage
 from scipy.ndimage import generate_binary_structure
-from skimage.morphology import h_maxima, h_minima
+from skimage.morphology import h_maxima
 from skimage.segmentation import watershed as skimage_watershed
 
 from vemprof.ops._blockwise import map_with_halo
@@ -54,12 +56,52 @@ def _footprint(connectivity: int) -> np.ndarray:
     return generate_binary_structure(3, _FOOTPRINT_RANK[connectivity])
 
 
-def _extrema_block(image: np.ndarray, mask: np.ndarray | None, *, h: float, minima: bool, connectivity: int) -> np.ndarray:
+def _extrema_block(image: np.ndarray, mask: np.ndarray | None, *, h: float, minima: bool, connectivity: int,
+                   core: tuple[slice, ...] | None = None) -> np.ndarray:
+    """The h-maxima (h-minima) of ``image`` in ``mask``; block-wise, only those in the
+    chunk's ``core`` of the padded block are found (the rest is cut off)."""
+    if mask is not None and core is not None:
+        mask = _within(mask, core)
     if mask is not None and not mask.any():  # nothing to keep: skip the costly reconstruction
         return np.zeros(image.shape, bool)
     values = image.astype(np.float64)
-    found = (h_minima if minima else h_maxima)(values, h, footprint=_footprint(connectivity)).astype(bool)
-    return found if mask is None else found & mask
+    if minima:  # the h-minima of an image are the h-maxima of its negative
+        values = -values
+    if mask is None:
+        return h_maxima(values, h, footprint=_footprint(connectivity)).astype(bool)
+    return _masked_h_maxima(values, mask, h=h, connectivity=connectivity)
+
+
+def _masked_h_maxima(values: np.ndarray, mask: np.ndarray, *, h: float, connectivity: int) -> np.ndarray:
+    """The h-maxima of ``values`` that lie in ``mask``, each found on its own region.
+
+    Whether a voxel of value v is an h-maximum depends only on its connected region of
+    values above v - h (scikit-image's reconstruction); for the voxels of ``mask`` those
+    regions lie in the pieces of ``values > min(values[mask]) - h``. Each piece is
+    reconstructed in its bounding box with the rest of the box lowered below every such
+    region: the same maxima as the whole array's, at the cost of the pieces, not of the
+    block (for a distance map, the objects; for the pockets' contrast, the bright spots).
+    """
+    floor = float(values[mask].min()) - h
+    pieces = cc3d.connected_components(values > floor, connectivity=connectivity)
+    found = np.zeros(values.shape, bool)
+    for index, piece in enumerate(ndimage.find_objects(pieces), start=1):
+        if piece is None:
+            continue
+        box = tuple(slice(max(0, s.start - 1), s.stop + 1) for s in piece)
+        inside = pieces[box] == index
+        if not (inside & mask[box]).any():
+            continue
+        region = np.where(inside, values[box], floor - 2 * h)
+        found[box] |= h_maxima(region, h, footprint=_footprint(connectivity)).astype(bool) & inside
+    return found & mask
+
+
+def _within(mask: np.ndarray, core: tuple[slice, ...]) -> np.ndarray:
+    """``mask`` inside ``core`` only."""
+    kept = np.zeros_like(mask)
+    kept[core] = mask[core]
+    return kept
 
 
 def _staged(array: Any, staging: str | os.PathLike | None, name: str) -> Any:
@@ -115,8 +157,8 @@ def find_maxima(
     if is_dask(image):
         arrays = (image,) if mask is None else (image, mask)
         function = block if mask is not None else partial(_single, block)
-        peaks = _staged(map_with_halo(function, *arrays, reach_nm=halo_nm, spacing=spacing, dtype=bool), staging,
-                        "maxima")
+        peaks = _staged(map_with_halo(function, *arrays, reach_nm=halo_nm, spacing=spacing, dtype=bool,
+                                      core=mask is not None), staging, "maxima")
     else:
         peaks = block(np.asarray(image), None if mask is None else np.asarray(mask))
     return connected_components(peaks, connectivity=connectivity)

@@ -31,7 +31,7 @@ from vemprof.errors import VemprofError
 from vemprof.evaluate import centroids_nm
 from vemprof.spatial import envelope_mesh
 from vemprof.store import Store
-from vemprof.workflows._pockets import write_labels_like
+from vemprof.workflows._pockets import write_voxels
 
 #: The pore mask: radius around the pore's centre, and depth range about the nucleus's
 #: surface, nm (a nuclear pore complex is ~100–120 nm across; the envelope ~40 nm thick).
@@ -96,16 +96,5 @@ def write_discs(store: Store, out: str, discs: list[pd.DataFrame], *, like: str,
     returns the voxels written."""
     claimed = pd.concat(discs, ignore_index=True)
     claimed = claimed.sort_values("distance_nm").drop_duplicates(["z", "y", "x"])
-    labels = da.map_blocks(_block_of, store.labels(like).data, dtype=dtype, voxels=claimed, ids_dtype=dtype)
-    write_labels_like(store, out, labels, like=like, progress=progress)
+    write_voxels(store, out, claimed, like=like, dtype=dtype, progress=progress)
     return claimed
-
-
-def _block_of(block: np.ndarray, *, voxels: pd.DataFrame, ids_dtype, block_info=None) -> np.ndarray:
-    """The masks' ids in one chunk of the volume (0 elsewhere)."""
-    (z0, z1), (y0, y1), (x0, x1) = block_info[0]["array-location"]
-    inside = voxels[(voxels["z"] >= z0) & (voxels["z"] < z1) & (voxels["y"] >= y0) & (voxels["y"] < y1)
-                    & (voxels["x"] >= x0) & (voxels["x"] < x1)]
-    result = np.zeros(block.shape, ids_dtype)
-    result[inside["z"] - z0, inside["y"] - y0, inside["x"] - x0] = inside["label"]
-    return result
