@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import tempfile
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -50,7 +51,7 @@ from vemprof import ops
 from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
 from vemprof.evaluate import centroids_nm
-from vemprof.store import Store
+from vemprof.store import Store, chunk_count, write_resumable
 from vemprof.workflows._pockets import _check_nucleus
 from vemprof.workflows._pore_masks import INSIDE_NM, OUTSIDE_NM, PORE_RADIUS_NM, envelope_disc, write_discs
 
@@ -194,13 +195,14 @@ def detect_pores(store: Store, *, model: Path, nucleus: str, out: str, radius_nm
     mask = store.labels(nucleus).data > 0
     _check_nucleus(mask, name=nucleus, each_nucleus=each_nucleus)
     spacing = np.asarray(store.spacing, np.float64)
-    band = _search_band(mask, spacing=spacing)
-    predict_where(store, model, where=band, names=[out], device=device, progress=progress)
-    probability = store.probabilities(out).data
     sigma_nm = SMOOTHING * radius_nm
     lowest = min(threshold, confirmed) if masks else threshold
-    peaks_nm, heights = probability_peaks(probability, band, spacing=spacing, sigma_nm=sigma_nm,
-                                          min_distance_nm=radius_nm, threshold=lowest, progress=progress)
+    with tempfile.TemporaryDirectory(dir=store.path, prefix=".search-band-") as scratch:
+        band = _staged_band(mask, spacing=spacing, path=Path(scratch) / "band.zarr", progress=progress)
+        predict_where(store, model, where=band, names=[out], device=device, progress=progress)
+        probability = store.probabilities(out).data
+        peaks_nm, heights = probability_peaks(probability, band, spacing=spacing, sigma_nm=sigma_nm,
+                                              min_distance_nm=radius_nm, threshold=lowest, progress=progress)
     if masks:
         centres_nm = centroids_nm(store.labels(masks).data, spacing=spacing)
         peaks_nm = peaks_nm[confirmed_peaks(peaks_nm, heights, centres_nm, threshold=threshold, confirmed=confirmed,
@@ -305,6 +307,17 @@ def confirmed_peaks(peaks_nm: np.ndarray, heights: np.ndarray, masks_nm: np.ndar
     if len(masks_nm) and len(peaks_nm):
         near = cKDTree(masks_nm).query(peaks_nm, distance_upper_bound=radius_nm)[0] <= radius_nm
     return (heights >= threshold) | (near & (heights >= confirmed))
+
+
+def _staged_band(mask: da.Array, *, spacing, path: Path, progress: ProgressReporter) -> da.Array:
+    """The search band of ``mask`` (`_search_band`) made once, chunk by chunk, into a zarr
+    array at ``path``: the prediction and the maxima read it block by block with halos, and
+    each read of the lazy band would make its chunks again (at 10⁹ voxels a whole band
+    takes 50 s). Named as the lazy band, so a prediction interrupted on it resumes."""
+    band = _search_band(mask, spacing=spacing)
+    with progress("marking the envelope's band", chunk_count(band.shape, band.chunksize)) as advance:
+        target = write_resumable(band, path, chunks=band.chunksize, progress=advance)
+    return da.from_zarr(target, name=band.name)
 
 
 def _search_band(nucleus, *, spacing):
