@@ -52,6 +52,19 @@ def test_lobes_apart_are_the_sections_and_crumbs_join_the_nearer():
     assert split.sections[20, 32, 80] == 2
 
 
+def test_lobes_that_meet_only_at_an_edge_are_split_there():
+    """Touching diagonally, one piece (26-connected) but with no face between them: the
+    two lobes are the sections, with a neck of 0 (a 10⁹-voxel field's nucleus stopped the
+    profile here)."""
+    nucleus = lobes(bridge_voxels=0)
+    nucleus[:, :, 50:62] = False
+    nucleus[20, 32, 50:56] = True  # a rod from the small lobe
+    nucleus[21, 33, 56:62] = True  # and one to the large, meeting it at an edge only
+    split = split_at_invagination(nucleus, spacing=SPACING)
+    assert split.neck_ratio == 0
+    assert split.sections[20, 32, 36] == 1 and split.sections[20, 32, 80] == 2
+
+
 def test_a_round_nucleus_has_no_invagination_to_split_at():
     z, y, x = np.ogrid[:40, :64, :64]
     ball = ((z - 20) * 2) ** 2 + (y - 32) ** 2 + (x - 32) ** 2 <= 20 ** 2

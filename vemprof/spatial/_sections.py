@@ -176,7 +176,8 @@ def _merge_to_two(parts: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, 
     if len(top) > 2:
         raise VemprofError(f"the nucleus falls into {len(top)} parts that do not touch; keep one nucleus "
                            "(ops keep_largest) or give --plane")
-    (a, b), width = next(iter(neck.items()))
+    a, b = sorted(top)
+    width = neck.get((a, b), 0.0)  # no neck: the two meet only at an edge or a corner
     lookup = np.zeros(int(parts.max()) + 1, np.int64)
     for label, owner in group.items():
         lookup[label] = owner

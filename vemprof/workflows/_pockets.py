@@ -74,7 +74,7 @@ def find_pockets(store: Store, *, nucleus: str = "nucleus", out: str = "pockets"
     started = dt.datetime.now(dt.timezone.utc)
     mask = store.labels(nucleus).data > 0
     pieces, stride = _coarse_pieces(mask)
-    _check_nucleus(mask, name=nucleus, each_nucleus=each_nucleus, pieces=(pieces, stride))
+    _check_nucleus(mask, name=nucleus, each_nucleus=each_nucleus, pieces=pieces)
     raw = store.raw().data
     boxes = nucleus_boxes(pieces, stride=stride, shape=mask.shape, spacing=store.spacing)
     nothing = (f"no pocket found under the envelope of labels/{nucleus}; check --contrast (it was {{}}) or lower the "
@@ -220,11 +220,11 @@ def _coarse_pieces(mask) -> tuple[np.ndarray, tuple[int, int, int]]:
     return cc3d.connected_components(coarse, connectivity=26), stride
 
 
-def _check_nucleus(mask, *, name: str, each_nucleus: bool = False, pieces=None) -> None:
+def _check_nucleus(mask, *, name: str, each_nucleus: bool = False, pieces: np.ndarray | None = None) -> None:
     """One nucleus (or, with ``each_nucleus``, any number), not empty, none cut by every
-    face of the volume: else a one-line error with the fix (checked on `_coarse_pieces`,
-    given or made)."""
-    pieces = (pieces or _coarse_pieces(mask))[0]
+    face of the volume: else a one-line error with the fix (checked on the mask's
+    `_coarse_pieces`, given or made)."""
+    pieces = _coarse_pieces(mask)[0] if pieces is None else pieces
     if not pieces.any():
         raise VemprofError(f"labels/{name} is empty; segment the nucleus first (vemprof predict) or name another "
                            "with --nucleus")
