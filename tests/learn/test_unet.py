@@ -119,6 +119,19 @@ def test_a_unet_trained_on_painted_planes_finds_the_cell(tmp_path, phantom):
     assert not np.asarray(store.labels("strict_cell").data).any()
     assert store.provenance[-1]["parameters"]["cleanup"]["cell"] == {"kind": "mask", "min_volume_um3": 1000.0}
 
+    # kept only inside another label image (as organelles inside the cell mask): nothing outside it
+    half = np.zeros(phantom.image.shape, np.uint8)
+    half[..., : half.shape[2] // 2] = 1
+    store.write_labels("left_half", half)
+    classify_store(store, model, prefix="left_", device="cpu", within="left_half")
+    inside = np.asarray(store.labels("left_cell").data) > 0
+    assert not (inside & (half == 0)).any() and np.array_equal(inside, found & (half > 0))
+    assert store.provenance[-1]["parameters"]["within"] == "left_half"
+    with pytest.raises(VemprofError, match="has no labels/nope; make the cell mask first"):
+        classify_store(store, model, prefix="none_", device="cpu", within="nope")
+    with pytest.raises(VemprofError, match="--within found_cell is one of the label images this model writes"):
+        classify_store(store, model, prefix="found_", device="cpu", within="found_cell", overwrite=True)
+
 
 def test_predicting_along_z_y_and_x_planes_averages_three_good_predictions(tmp_path, phantom):
     """Anisotropic voxels (the phantom's planes said to be 90 nm apart, 1.5 pixels): the

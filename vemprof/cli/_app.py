@@ -272,12 +272,14 @@ def predict(
                                                      "(lengths in nm; repeatable)."),
     each_cell: bool = typer.Option(False, "--each-cell",
                                    help="Forest: keep every cell of a volume of many, not only the largest."),
+    within: Optional[str] = typer.Option(None, "--within", metavar="LABELS",
+                                         help="Keep objects only inside this label image, e.g. the cell mask."),
 ) -> None:
     """Classify a store with a model: probabilities/<class> (0-255) and labels/<class>."""
     from vemprof.cli._learn import run_predict
 
     run_predict(store, model=model, level=level, prefix=prefix, overwrite=overwrite, device=device, axes=axes,
-                cleanup=cleanup_overrides(cleanup), each_cell=each_cell, console=console)
+                cleanup=cleanup_overrides(cleanup), each_cell=each_cell, within=within, console=console)
 
 
 @app.command("export-model")

@@ -53,7 +53,7 @@ def run_train(store_path: Path, *, annotations: str, kind: str, out: Path, level
 
 
 def run_predict(store_path: Path, *, model: Path, level: int | None, prefix: str, overwrite: bool, device: str,
-                axes: str, cleanup: dict, each_cell: bool, console: Console) -> None:
+                axes: str, cleanup: dict, each_cell: bool, within: str | None, console: Console) -> None:
     """Classify the store's raw image with ``model``; write probabilities and labels."""
     from vemprof.learn import classify_store
     from vemprof.store import Store
@@ -61,7 +61,8 @@ def run_predict(store_path: Path, *, model: Path, level: int | None, prefix: str
     store = Store.open(store_path)
     started = time.perf_counter()
     written = classify_store(store, model, level=level, prefix=prefix, overwrite=overwrite, device=device,
-                             axes=axes, cleanup=cleanup, each_cell=each_cell, progress=rich_progress)
+                             axes=axes, cleanup=cleanup, each_cell=each_cell, within=within,
+                             progress=rich_progress)
     console.print(f"classified {store_path} in {time.perf_counter() - started:.1f} s; wrote "
                   + ", ".join(f"probabilities/{n} and labels/{n}" for n in written))
 

@@ -123,7 +123,7 @@ def train_classifier(
 def classify_store(
     store: Store, model: str | os.PathLike, *, level: int | None = None, prefix: str = "", overwrite: bool = False,
     threads: int | None = None, device: str = "auto", axes: str = "z", cleanup: dict | None = None,
-    each_cell: bool = False, progress: ProgressReporter = no_progress,
+    each_cell: bool = False, within: str | None = None, progress: ProgressReporter = no_progress,
 ) -> list[str]:
     """Classify ``store``'s raw image with the model at ``model`` (a forest or a U-Net);
     write a probability map and a label image per class but the background, named
@@ -139,6 +139,8 @@ def classify_store(
     ``cleanup`` overrides a U-Net's clean-up parameters by class, e.g.
     ``{"mitochondria": {"neck_ratio": 0.5}}`` (see `_cleanup`). ``each_cell``: a forest's
     cell mask keeps every cell of a volume of many (`clean_cell_mask`), not the largest.
+    ``within`` names a label image (e.g. the cell mask) outside which no object is kept:
+    each label image is cut to it before its clean-up (the probabilities are not).
     """
     description, weights = load_model(model)
     if axes not in AXES:
@@ -151,7 +153,12 @@ def classify_store(
         raise VemprofError("--each-cell is for a forest with a class named cell (cell vs resin); this model is a "
                            f"{description.kind} of {', '.join(description.classes[1:])}")
     level = _matching_level(store, description, level)
+    if within is not None and within not in store.label_names:
+        raise VemprofError(f"--within {within}: {store.path} has no labels/{within}; make the cell mask first "
+                           "(vemprof predict with the cell-vs-resin forest) or leave --within out")
     names = [prefix + name for name in description.classes[1:]]
+    if within in names:
+        raise VemprofError(f"--within {within} is one of the label images this model writes; name another")
     taken = [f"labels/{n}" for n in names if n in store.label_names] + [
         f"probabilities/{n}" for n in names if n in store.probability_names]
     if taken and not overwrite:
@@ -193,6 +200,8 @@ def classify_store(
             cores = full_size(mask, str(index))
             mask = mask | (winner == description.classes.index(f"{name}_contact"))
         mask = full_size(mask, f"{index}-all")
+        if within is not None:
+            mask = mask & (store.labels(within).data > 0).rechunk(mask.chunks)
         if level > 0:
             probability = upsample(_Plane(probabilities, index), factors=factors, shape=full_shape)
         else:
@@ -214,7 +223,8 @@ def classify_store(
     store.record("predict", outputs=[f"probabilities/{n}" for n in written] + [f"labels/{n}" for n in written],
                  parameters={"model": str(model), "model_description": asdict(description), "level": level,
                              "prefix": prefix, "axes": axes, "cleanup": cleanups,
-                             "grey_range": list(grey_range), "cell_opening_nm": CELL_OPENING_NM, "each_cell": each_cell})
+                             "grey_range": list(grey_range), "cell_opening_nm": CELL_OPENING_NM, "each_cell": each_cell,
+                             "within": within})
     shutil.rmtree(scratch.parent)
     return written
 

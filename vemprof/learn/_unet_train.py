@@ -12,7 +12,8 @@ often, a rare class such as mitochondria is not drowned by the background. Adam,
 learning rate `LEARNING_RATE`. Every `VALIDATE_EVERY`
 iterations the network predicts the validation planes whole (tiled, as `predict` does)
 and scores the mean IoU of the classes on their painted pixels; the best network is
-kept, and training stops after `PATIENCE` validations without improvement, at
+kept, and training stops after `PATIENCE` validations without improvement (counted
+from the first that finds anything: a rare class may take a while to appear), at
 ``max_iterations``, or at ``max_minutes`` — whichever comes first. Each validation is
 a row of the training log (CSV), which is also drawn (PNG). On the CPU, the same seed
 gives the same network. With a checkpoint file, each validation also saves the whole
@@ -176,7 +177,7 @@ def train_unet(
             losses = []
             if score > best:
                 best, best_state, waited = score, copy.deepcopy(model.state_dict()), 0
-            else:
+            elif best > 0:  # a network that finds nothing yet has not converged: patience waits for a first find
                 waited += 1
             if out_of_time or waited >= PATIENCE:
                 break

@@ -65,6 +65,8 @@ class OrganellesStep(_Step):
     max_minutes: float = Field(10.0, gt=0, description="the longest training, minutes")
     max_iterations: int = Field(5000, ge=1, description="the most training steps (a fixed amount of training)")
     rotations: tuple[float, ...] = Field((), description="degrees of rotated training planes, e.g. [30, 60, 90]")
+    within: str | None = Field("cell", description="the label image organelles are kept inside: the cell step's "
+                                                   "cell mask (null: anywhere)")
     cleanup: dict[str, dict[str, float | str]] = Field(
         {}, description="clean-up overrides by class, e.g. {mitochondria: {neck_ratio: 0.5}}; "
                         "{nucleus: {kind: nuclei}} keeps every nucleus of a volume of many cells")

@@ -78,7 +78,10 @@ def run_cell(run: Run, step: CellStep) -> None:
 
 
 def plan_organelles(run: Run, step: OrganellesStep) -> Plan:
-    return _classifier_plan(run, step.annotations, step.model)
+    plan = _classifier_plan(run, step.annotations, step.model)
+    if step.within is not None:
+        plan.reads.append(f"labels/{run.name(step.within)}")
+    return plan
 
 
 def run_organelles(run: Run, step: OrganellesStep) -> None:
@@ -93,7 +96,8 @@ def run_organelles(run: Run, step: OrganellesStep) -> None:
         model = save_model(path, description, weights, others=others, overwrite=True)
         run.say(f"trained the organelle U-Net on labels/{step.annotations} "
                 f"({description.training['iterations']} iterations): {model}")
-    classify_store(run.store, model, prefix=run.prefix, overwrite=True, cleanup=step.cleanup, progress=run.progress)
+    classify_store(run.store, model, prefix=run.prefix, overwrite=True, cleanup=step.cleanup,
+                   within=None if step.within is None else run.name(step.within), progress=run.progress)
 
 
 def plan_measure(run: Run, step: MeasureStep) -> Plan:
@@ -194,10 +198,17 @@ def run_pores(run: Run, step: PoresStep) -> None:
     run.say(f"marked {count} pores above them")
     model = step.model or run.folder / "pore_model.zip"
     if step.model is None:
-        train_in_rounds(store, nucleus=nucleus, masks=run.name("pore_masks"), annotations=run.name("pore_training"),
-                        path=model, minutes=step.train_minutes, rotations=step.rotations,
-                        radius_nm=step.pore_radius_nm, threshold=step.threshold, confirmed=step.confirmed,
-                        each_nucleus=step.each_nucleus, progress=run.progress)
+        trained = train_in_rounds(store, nucleus=nucleus, masks=run.name("pore_masks"),
+                                  annotations=run.name("pore_training"), path=model, minutes=step.train_minutes,
+                                  rotations=step.rotations, radius_nm=step.pore_radius_nm, threshold=step.threshold,
+                                  confirmed=step.confirmed, each_nucleus=step.each_nucleus, progress=run.progress)[-1]
+        if trained["best_mean_iou"] <= 0:  # caught here, not after the prediction over the whole envelope
+            raise VemprofError(f"the pore model learned nothing in {trained['minutes']:.1f} min "
+                               f"({trained['iterations']} iterations): it finds no pore on its held-out planes; "
+                               "give it more time (train_minutes in the pores step), or look at "
+                               f"labels/{run.name('pore_masks')} (masks made on a wrong nucleus teach nothing)")
+        run.say(f"trained the pore model ({trained['iterations']} iterations, validation IoU "
+                f"{trained['best_mean_iou']:.2f}): {model}")
     count = detect_pores(store, model=model, nucleus=nucleus, out=run.name("pores"), radius_nm=step.pore_radius_nm,
                          threshold=step.threshold, masks=run.name("pore_masks"), confirmed=step.confirmed,
                          each_nucleus=step.each_nucleus, progress=run.progress)
