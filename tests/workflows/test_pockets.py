@@ -100,7 +100,7 @@ def test_a_volume_too_large_for_memory_gets_the_same_pockets_step_by_step(tmp_pa
     store = write_dataset(tmp_path / "cell.zarr", raw=phantom.image, spacing=phantom.spacing, tables={},
                           labels={"nucleus": phantom.labels["nucleus"]}, step="test", parameters={})
     count = find_pockets(store, out="pockets")
-    monkeypatch.setattr(_pockets, "IN_MEMORY_VOXELS", 0)  # as if the volume did not fit: staged on disk
+    monkeypatch.setattr(_pockets, "BOX_VOXELS", 0)  # as if the volume did not fit: staged on disk
     assert find_pockets(store, out="staged_pockets") == count
     np.testing.assert_array_equal(store.labels("staged_pockets").data.compute(), store.labels("pockets").data.compute())
     assert not (store.path / ".staging").exists()
@@ -118,8 +118,8 @@ def test_a_field_runs_the_chain_nucleus_by_nucleus_to_the_pockets_of_the_whole_v
     store = Store.open(tmp_path / "field.zarr")
     mask = store.labels("nucleus").data > 0
     pieces, stride = _pockets._coarse_pieces(mask)
-    boxes = sorted(_pockets.nucleus_boxes(pieces, stride=stride, shape=mask.shape, spacing=store.spacing),
-                   key=lambda box: box[2].start)
+    boxes = sorted((box for box, _ in _pockets.nucleus_boxes(pieces, stride=stride, shape=mask.shape,
+                                                             spacing=store.spacing)), key=lambda box: box[2].start)
     assert len(boxes) == 2 and boxes[0][2].stop <= boxes[1][2].start  # one a nucleus, apart
     for box, tile in zip(boxes, (slice(0, 192), slice(192, 384))):  # each holds its tile's nucleus and 1 µm
         nucleus = ndimage.find_objects(np.asarray(mask[:, :, tile]).astype(np.uint8))[0]
@@ -128,12 +128,30 @@ def test_a_field_runs_the_chain_nucleus_by_nucleus_to_the_pockets_of_the_whole_v
             assert box[axis].start <= max(0, span.start + offset - 1000 / step)
             assert box[axis].stop >= min(mask.shape[axis], span.stop + offset + 1000 / step)
     count = find_pockets(store, out="pockets", each_nucleus=True)
-    monkeypatch.setattr(_pockets, "IN_MEMORY_VOXELS", 0)  # the whole volume, staged on disk
+    monkeypatch.setattr(_pockets, "BOX_VOXELS", 0)  # the whole volume, staged on disk
     assert find_pockets(store, out="staged_pockets", each_nucleus=True) == count
     boxed, staged = (np.asarray(store.labels(name).data) for name in ("pockets", "staged_pockets"))
     np.testing.assert_array_equal(boxed > 0, staged > 0)
     pairs = np.unique(np.c_[boxed[boxed > 0], staged[boxed > 0]], axis=0)  # numbered box by box: one id for one
     assert len(pairs) == count == len(np.unique(pairs[:, 0])) == len(np.unique(pairs[:, 1]))
+
+    # boxes so wide (8 µm) that each holds the other nucleus, and joined they would not fit in memory: two
+    # boxes, each leaving out the other's nucleus, give the same pockets again (with it, 763 pockets against 488)
+    monkeypatch.setattr(_pockets, "BOX_MARGIN_NM", 8000.0)
+
+    def boxes_of(most_voxels):
+        return _pockets.nucleus_boxes(pieces, stride=stride, shape=mask.shape, spacing=store.spacing,
+                                      margin_nm=8000, most_voxels=most_voxels)
+
+    assert len(boxes_of(np.inf)) == 1  # joined
+    most = max(np.prod([b.stop - b.start for b in box]) for box, _ in boxes_of(0))  # the larger nucleus's own box
+    monkeypatch.setattr(_pockets, "BOX_VOXELS", most)
+    (first, _), (second, _) = boxes_of(most)
+    assert all(a.start < b.stop and b.start < a.stop for a, b in zip(first, second))
+    assert find_pockets(store, out="apart_pockets", each_nucleus=True) == count
+    apart = np.asarray(store.labels("apart_pockets").data)
+    np.testing.assert_array_equal(apart > 0, staged > 0)
+    assert len(np.unique(np.c_[apart[apart > 0], staged[apart > 0]], axis=0)) == count
 
 
 def test_nucleus_boxes_that_would_overlap_are_joined():
@@ -143,7 +161,14 @@ def test_nucleus_boxes_that_would_overlap_are_joined():
     pieces[3:6, 5:10, 5:10], pieces[3:6, 5:10, 14:18], pieces[3:6, 30:35, 30:35] = 1, 2, 3
     boxes = nucleus_boxes(pieces, stride=(2, 2, 2), shape=(20, 80, 80), spacing=(10, 10, 10), margin_nm=30)
     # 1 and 2 are 8 voxels apart: with a stride and 3 voxels each side, their boxes meet and become one
-    assert boxes == [(slice(1, 17), slice(5, 25), slice(5, 41)), (slice(1, 17), slice(55, 75), slice(55, 75))]
+    assert boxes == [((slice(1, 17), slice(5, 25), slice(5, 41)), {1, 2}),
+                     ((slice(1, 17), slice(55, 75), slice(55, 75)), {3})]
+    # unless the joined box would be larger than allowed (16 · 20 · 36 voxels): they stay apart, overlapping
+    apart = nucleus_boxes(pieces, stride=(2, 2, 2), shape=(20, 80, 80), spacing=(10, 10, 10), margin_nm=30,
+                          most_voxels=16 * 20 * 36 - 1)
+    assert apart == [((slice(1, 17), slice(5, 25), slice(5, 25)), {1}),
+                     ((slice(1, 17), slice(5, 25), slice(23, 41)), {2}),
+                     ((slice(1, 17), slice(55, 75), slice(55, 75)), {3})]
 
 
 def test_each_pore_mask_is_a_disc_of_envelope_above_its_pocket(tmp_path):

@@ -30,7 +30,11 @@ from vemprof.measure import measure_labels, membrane_distances
 from vemprof.render import comparison_figure, render_labels
 from vemprof.spatial import compare, nucleus_of_section, score_points, split_nucleus
 from vemprof.store import Store
-from vemprof.workflows._pockets import IN_MEMORY_VOXELS, _check_nucleus
+from vemprof.workflows._pockets import _check_nucleus
+
+#: Volumes up to this many voxels have their pores' envelope distances taken whole (as
+#: `vemprof.measure` does), larger ones block by block.
+IN_MEMORY_VOXELS = 2 ** 27
 
 #: The per-pore columns of the distribution table, besides the k-nearest one.
 _POINT_COLUMNS = ("label", "centroid_z_um", "centroid_y_um", "centroid_x_um", "nucleus", "section")

@@ -10,8 +10,10 @@ pocket-sized ones that reach up to the envelope (a pocket hangs from its pore).
 
 The chain runs on the box of each nucleus (`nucleus_boxes`: the nucleus and `BOX_MARGIN_NM`
 around it), in memory: its work follows the nuclei, not the volume, which matters for a
-field of cells (at 10⁹ voxels, 16 nuclei). A box too large for memory
-(`IN_MEMORY_VOXELS`) has the whole volume go step by step, staged on disk.
+field of cells (at 10⁹ voxels, 16 nuclei). Boxes that overlap are joined while the
+joined box fits in memory (`BOX_VOXELS`); past that they stay apart, and each box
+leaves out the nuclei of the other. A nucleus whose own box is too large has the whole
+volume go step by step, staged on disk.
 
 The chain wants low density bright. EM contrast (membranes and chromatin dark) already
 is; raw backscatter contrast (membranes bright) is inverted first. ``contrast='auto'``
@@ -47,9 +49,10 @@ POCKETS_CHAIN = Path(__file__).with_name("pockets.yaml")
 #: of the nucleoplasm beneath it, compared to tell EM contrast from backscatter.
 ENVELOPE_BAND_NM = (0.0, 40.0)
 NUCLEOPLASM_BAND_NM = (200.0, 400.0)
-#: Boxes (or volumes) up to this many voxels run the chain in memory (faster); beyond,
-#: the volume goes step by step, each step staged on disk (`vemprof.pipeline.run_ops_chain`).
-IN_MEMORY_VOXELS = 2 ** 27
+#: Boxes up to this many voxels run the chain in memory (faster; about 65 bytes a voxel
+#: at its peak: 4.4 GB); beyond, the volume goes step by step, each step staged on disk
+#: (`vemprof.pipeline.run_ops_chain`). At 2²⁷, two nuclei's boxes joined peaked at 9 GB.
+BOX_VOXELS = 2 ** 26
 #: How far a nucleus's box reaches beyond it, nm: past every reach of the chain outside
 #: the nucleus (the band and its windows lie inside it; the Gaussian reaches 4 σ = 80 nm).
 BOX_MARGIN_NM = 1000.0
@@ -76,12 +79,13 @@ def find_pockets(store: Store, *, nucleus: str = "nucleus", out: str = "pockets"
     pieces, stride = _coarse_pieces(mask)
     _check_nucleus(mask, name=nucleus, each_nucleus=each_nucleus, pieces=pieces)
     raw = store.raw().data
-    boxes = nucleus_boxes(pieces, stride=stride, shape=mask.shape, spacing=store.spacing)
+    boxes = nucleus_boxes(pieces, stride=stride, shape=mask.shape, spacing=store.spacing, margin_nm=BOX_MARGIN_NM,
+                          most_voxels=BOX_VOXELS)
     nothing = (f"no pocket found under the envelope of labels/{nucleus}; check --contrast (it was {{}}) or lower the "
                f"threshold 'value' in a copy of {POCKETS_CHAIN.name} (--pockets-chain)")
-    if max(math.prod(b.stop - b.start for b in box) for box in boxes) <= IN_MEMORY_VOXELS:
-        chosen, count = _run_in_boxes(store, chain, raw, mask, boxes=boxes, contrast=contrast, out=out,
-                                      like=nucleus, nothing=nothing, progress=progress)
+    if max(math.prod(b.stop - b.start for b in box) for box, _ in boxes) <= BOX_VOXELS:
+        chosen, count = _run_in_boxes(store, chain, raw, mask, boxes=boxes, pieces=(pieces, stride),
+                                      contrast=contrast, out=out, like=nucleus, nothing=nothing, progress=progress)
     else:
         chosen = pocket_contrast(raw, mask, spacing=store.spacing) if contrast == "auto" else contrast
         bright = ({"op": "gaussian", "input": "raw", "output": "bright", "sigma_nm": 0} if chosen == "em"
@@ -95,43 +99,71 @@ def find_pockets(store: Store, *, nucleus: str = "nucleus", out: str = "pockets"
 
 
 def nucleus_boxes(pieces: np.ndarray, *, stride: tuple[int, int, int], shape: tuple[int, int, int],
-                  spacing, margin_nm: float = BOX_MARGIN_NM) -> list[tuple[slice, slice, slice]]:
-    """Boxes of the full volume (``shape``), disjoint, that hold every piece of the nucleus
-    mask and ``margin_nm`` around it.
+                  spacing, margin_nm: float = BOX_MARGIN_NM,
+                  most_voxels: float = math.inf) -> list[tuple[tuple[slice, slice, slice], set[int]]]:
+    """Boxes of the full volume (``shape``) that hold every piece of the nucleus mask and
+    ``margin_nm`` around it, each with the pieces it holds for its own.
 
     ``pieces`` are the mask's connected pieces sampled every ``stride`` voxels
     (`_coarse_pieces`); each piece's box is widened by a stride (what the sampling may
-    miss) and the margin, and boxes that overlap are joined into one."""
+    miss) and the margin, and boxes that overlap are joined into one, unless the joined
+    box would be over ``most_voxels``: those two stay apart, overlapping (two nuclei of
+    neighbouring cells, close)."""
     reach = [stride[axis] + math.ceil(margin_nm / spacing[axis]) for axis in range(3)]
-    boxes = [[(max(0, s.start * stride[axis] - reach[axis]), min(shape[axis], s.stop * stride[axis] + reach[axis]))
-              for axis, s in enumerate(piece)] for piece in ndimage.find_objects(pieces) if piece is not None]
+    boxes = [([(max(0, s.start * stride[axis] - reach[axis]), min(shape[axis], s.stop * stride[axis] + reach[axis]))
+               for axis, s in enumerate(piece)], {index})
+             for index, piece in enumerate(ndimage.find_objects(pieces), start=1) if piece is not None]
     joined = True
     while joined:
         joined = False
         for i, j in itertools.combinations(range(len(boxes)), 2):
-            if all(a[0] < b[1] and b[0] < a[1] for a, b in zip(boxes[i], boxes[j])):
-                boxes[i] = [(min(a[0], b[0]), max(a[1], b[1])) for a, b in zip(boxes[i], boxes[j])]
+            (first, own_first), (second, own_second) = boxes[i], boxes[j]
+            union = [(min(a[0], b[0]), max(a[1], b[1])) for a, b in zip(first, second)]
+            if (all(a[0] < b[1] and b[0] < a[1] for a, b in zip(first, second))
+                    and math.prod(high - low for low, high in union) <= most_voxels):
+                boxes[i] = (union, own_first | own_second)
                 del boxes[j]
                 joined = True
                 break
-    return [tuple(slice(low, high) for low, high in box) for box in boxes]
+    return [(tuple(slice(low, high) for low, high in box), own) for box, own in boxes]
 
 
-def _run_in_boxes(store: Store, chain, raw, mask, *, boxes, contrast: Contrast, out: str, like: str, nothing: str,
-                  progress: ProgressReporter) -> tuple[str, int]:
-    """Run ``chain`` in memory on each box of ``raw`` and ``mask`` and write what it makes
-    as ``labels/<out>``, numbered on from box to box; the contrast chosen (from the
-    largest box, for 'auto') and the number of pockets. With none, the one-line error
-    ``nothing`` (formatted with the contrast) and nothing written."""
-    largest = max(boxes, key=lambda box: math.prod(b.stop - b.start for b in box))
+def _own_nucleus(mask: np.ndarray, box: tuple[slice, ...], own: set[int], pieces: np.ndarray,
+                 stride: tuple[int, int, int]) -> np.ndarray:
+    """``mask`` (bool, the nucleus mask read in ``box``) less the nuclei of other boxes
+    that reach into it: the pieces of the mask (26-connected) through which a coarse
+    piece (`_coarse_pieces`) not in ``own`` runs, unless one in ``own`` runs through it too."""
+    samples = np.argwhere(pieces > 0) * np.asarray(stride) - [b.start for b in box]
+    inside = np.all((samples >= 0) & (samples < mask.shape), axis=1)
+    samples = samples[inside]
+    owners = pieces[pieces > 0][inside]
+    foreign = ~np.isin(owners, list(own))
+    if not foreign.any():
+        return mask
+    parts = cc3d.connected_components(mask, connectivity=26)
+    at = parts[tuple(samples.T)]
+    others = np.setdiff1d(at[foreign], at[~foreign])
+    return mask & ~np.isin(parts, others)
+
+
+def _run_in_boxes(store: Store, chain, raw, mask, *, boxes, pieces, contrast: Contrast, out: str, like: str,
+                  nothing: str, progress: ProgressReporter) -> tuple[str, int]:
+    """Run ``chain`` in memory on each box of ``raw`` and ``mask`` (`nucleus_boxes`: each
+    with its own nuclei, those of a box that overlaps it left out) and write what it
+    makes as ``labels/<out>``, numbered on from box to box; the contrast chosen (from the
+    largest box, for 'auto') and the number of pockets. ``pieces``: the mask's
+    `_coarse_pieces` and their stride. With none, the one-line error ``nothing``
+    (formatted with the contrast) and nothing written."""
+    largest = max((box for box, _ in boxes), key=lambda box: math.prod(b.stop - b.start for b in box))
     chosen = contrast
     if contrast == "auto":
         chosen = pocket_contrast(np.asarray(raw[largest]), np.asarray(mask[largest]), spacing=store.spacing)
     voxels, count = [], 0
     with progress(f"making labels/{out}", len(boxes)) as advance:
-        for box in boxes:
+        for box, own in boxes:
             image = np.asarray(raw[box])
-            inputs = {"bright": image if chosen == "em" else ops.invert(image), "nucleus": np.asarray(mask[box])}
+            inputs = {"bright": image if chosen == "em" else ops.invert(image),
+                      "nucleus": _own_nucleus(np.asarray(mask[box]), box, own, *pieces)}
             pockets = np.asarray(ops.run_chain(chain, inputs, spacing=store.spacing, keep=["pockets"])["pockets"])
             found = np.nonzero(pockets)
             ids = np.unique(pockets[found], return_inverse=True)[1].astype(np.uint32) + 1  # 1..k in id order
