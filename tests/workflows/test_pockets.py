@@ -5,11 +5,13 @@ overwritten."""
 
 import json
 
+import dask.array as da
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import ndimage
 
+from vemprof.errors import VemprofError
 from vemprof.evaluate import centroids_nm, point_scores
 from vemprof.ops import load_chain
 from vemprof.store import Store, write_dataset
@@ -169,6 +171,24 @@ def test_nucleus_boxes_that_would_overlap_are_joined():
     assert apart == [((slice(1, 17), slice(5, 25), slice(5, 25)), {1}),
                      ((slice(1, 17), slice(5, 25), slice(23, 41)), {2}),
                      ((slice(1, 17), slice(55, 75), slice(55, 75)), {3})]
+
+
+def test_two_lobes_joined_by_a_thin_bridge_are_one_nucleus():
+    """A bridge one voxel thin, on a row that sampling every other voxel would skip: the
+    coarse pieces keep it (blocks set where any voxel is), so the nucleus is one piece, as
+    at full resolution (the demo's U-Net once made such a nucleus, refused as 2 pieces)."""
+    from vemprof.workflows._pockets import _check_nucleus, _coarse_pieces
+
+    mask = np.zeros((20, 256, 256), bool)
+    mask[5:15, 100:160, 20:100] = mask[5:15, 100:160, 140:220] = True
+    mask[10, 159, 100:140] = True  # on the lobes' last row, odd: sampling rows 0, 2, … misses it
+    pieces, stride = _coarse_pieces(da.from_array(mask, chunks=(8, 100, 100)))
+    assert stride == (1, 2, 2) and pieces.max() == 1
+    _check_nucleus(mask, name="nucleus")  # no error: one nucleus
+    two = mask.copy()
+    two[10, 159, 110:130] = False  # the bridge cut: two pieces, refused in one line
+    with pytest.raises(VemprofError, match="labels/nucleus has 2 separate pieces"):
+        _check_nucleus(two, name="nucleus")
 
 
 def test_each_pore_mask_is_a_disc_of_envelope_above_its_pocket(tmp_path):

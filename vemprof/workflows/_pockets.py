@@ -104,11 +104,11 @@ def nucleus_boxes(pieces: np.ndarray, *, stride: tuple[int, int, int], shape: tu
     """Boxes of the full volume (``shape``) that hold every piece of the nucleus mask and
     ``margin_nm`` around it, each with the pieces it holds for its own.
 
-    ``pieces`` are the mask's connected pieces sampled every ``stride`` voxels
-    (`_coarse_pieces`); each piece's box is widened by a stride (what the sampling may
-    miss) and the margin, and boxes that overlap are joined into one, unless the joined
-    box would be over ``most_voxels``: those two stay apart, overlapping (two nuclei of
-    neighbouring cells, close)."""
+    ``pieces`` are the mask's connected pieces in blocks of ``stride`` voxels
+    (`_coarse_pieces`); each piece's box is widened by a stride and the margin, and boxes
+    that overlap are joined into one, unless the joined box would be over
+    ``most_voxels``: those two stay apart, overlapping (two nuclei of neighbouring cells,
+    close)."""
     reach = [stride[axis] + math.ceil(margin_nm / spacing[axis]) for axis in range(3)]
     boxes = [([(max(0, s.start * stride[axis] - reach[axis]), min(shape[axis], s.stop * stride[axis] + reach[axis]))
                for axis, s in enumerate(piece)], {index})
@@ -130,20 +130,12 @@ def nucleus_boxes(pieces: np.ndarray, *, stride: tuple[int, int, int], shape: tu
 
 def _own_nucleus(mask: np.ndarray, box: tuple[slice, ...], own: set[int], pieces: np.ndarray,
                  stride: tuple[int, int, int]) -> np.ndarray:
-    """``mask`` (bool, the nucleus mask read in ``box``) less the nuclei of other boxes
-    that reach into it: the pieces of the mask (26-connected) through which a coarse
-    piece (`_coarse_pieces`) not in ``own`` runs, unless one in ``own`` runs through it too."""
-    samples = np.argwhere(pieces > 0) * np.asarray(stride) - [b.start for b in box]
-    inside = np.all((samples >= 0) & (samples < mask.shape), axis=1)
-    samples = samples[inside]
-    owners = pieces[pieces > 0][inside]
-    foreign = ~np.isin(owners, list(own))
-    if not foreign.any():
-        return mask
-    parts = cc3d.connected_components(mask, connectivity=26)
-    at = parts[tuple(samples.T)]
-    others = np.setdiff1d(at[foreign], at[~foreign])
-    return mask & ~np.isin(parts, others)
+    """``mask`` (bool, the nucleus mask read in ``box``) less the voxels of the coarse
+    pieces (`_coarse_pieces`) not in ``own``: the nuclei of other boxes that reach into it."""
+    kept = np.zeros(int(pieces.max()) + 1, bool)
+    kept[list(own)] = True
+    blocks = np.ix_(*[np.arange(b.start, b.stop) // step for b, step in zip(box, stride)])
+    return mask & kept[pieces[blocks]]
 
 
 def _run_in_boxes(store: Store, chain, raw, mask, *, boxes, pieces, contrast: Contrast, out: str, like: str,
@@ -245,10 +237,14 @@ def pocket_contrast(raw, nucleus, *, spacing) -> str:
 
 
 def _coarse_pieces(mask) -> tuple[np.ndarray, tuple[int, int, int]]:
-    """The connected pieces (26-connected) of ``mask`` sampled every few voxels (about 128
-    samples an axis, enough for whole nuclei), and the stride per axis."""
+    """The connected pieces (26-connected) of ``mask`` at a coarse scale, and its stride
+    per axis: each coarse voxel is a block of stride voxels, set where any of them is
+    (about 128 blocks an axis, enough for whole nuclei). Every voxel of the mask lies in a
+    block of one piece, and voxels connected in the mask lie in the same piece: a nucleus
+    whose lobes meet by a thin bridge stays one (sampling every stride-th voxel split it)."""
     stride = tuple(max(1, n // 128) for n in mask.shape)
-    coarse = np.asarray(mask[tuple(slice(None, None, step) for step in stride)])
+    padded = da.pad(da.asarray(mask), [(0, -n % step) for n, step in zip(mask.shape, stride)], constant_values=False)
+    coarse = np.asarray(da.coarsen(np.any, padded, dict(enumerate(stride))))
     return cc3d.connected_components(coarse, connectivity=26), stride
 
 

@@ -39,7 +39,6 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-import cc3d
 import dask.array as da
 import numpy as np
 import pandas as pd
@@ -52,7 +51,7 @@ from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
 from vemprof.evaluate import centroids_nm
 from vemprof.store import Store, chunk_count, write_resumable
-from vemprof.workflows._pockets import _check_nucleus
+from vemprof.workflows._pockets import _check_nucleus, _coarse_pieces
 from vemprof.workflows._pore_masks import INSIDE_NM, OUTSIDE_NM, PORE_RADIUS_NM, envelope_disc, write_discs
 
 #: The share of the pore masks (by their centroids' X) in the painted part of the nucleus.
@@ -114,13 +113,11 @@ def paint_pore_training(store: Store, *, nucleus: str, masks: str, out: str, fra
 
 def _busiest_nucleus(mask, centres_voxels: np.ndarray, *, reach_voxels) -> tuple[slice, ...]:
     """The box (voxel slices) of the nucleus of ``mask`` (bool, several nuclei) nearest
-    the most of ``centres_voxels`` (n, 3), grown by ``reach_voxels``: found on every few
-    voxels, as `_check_nucleus` counts the nuclei."""
-    stride = [max(1, n // 128) for n in mask.shape]
-    coarse = np.asarray(mask[tuple(slice(None, None, s) for s in stride)])
-    pieces = cc3d.connected_components(coarse, connectivity=26)
+    the most of ``centres_voxels`` (n, 3), grown by ``reach_voxels``: found on the nuclei
+    as `_check_nucleus` counts them (`_coarse_pieces`)."""
+    pieces, stride = _coarse_pieces(mask)
     nearest = ndi.distance_transform_edt(pieces == 0, return_distances=False, return_indices=True)
-    at = np.clip(np.rint(centres_voxels / stride).astype(int), 0, np.array(coarse.shape) - 1)
+    at = np.clip((centres_voxels // stride).astype(int), 0, np.array(pieces.shape) - 1)
     owners = pieces[tuple(nearest[(slice(None), *at.T)])]
     busiest = np.bincount(owners, minlength=pieces.max() + 1)[1:].argmax() + 1
     found = ndi.find_objects(pieces)[busiest - 1]
