@@ -86,13 +86,15 @@ def paint_pore_training(store: Store, *, nucleus: str, masks: str, out: str, fra
     if not 0 < fraction <= 1:
         raise VemprofError(f"--training-fraction must be in (0, 1], got {fraction}")
     mask = store.labels(nucleus).data > 0
-    _check_nucleus(mask, name=nucleus, each_nucleus=each_nucleus)
+    pieces, stride = _coarse_pieces(mask)  # a read of the whole mask: made once, for the check and the box
+    _check_nucleus(mask, name=nucleus, each_nucleus=each_nucleus, pieces=pieces)
     pores = store.labels(masks).data
     centres = centroids_nm(pores, spacing=store.spacing)
     if len(centres) == 0:
         raise VemprofError(f"labels/{masks} holds no pore mask; make them first (--steps pockets,masks)")
     voxels = centres / np.asarray(store.spacing)
-    box = (_busiest_nucleus(mask, voxels, reach_voxels=[math.ceil(TRAINING_BAND_NM / s) for s in store.spacing])
+    box = (_busiest_nucleus(pieces, stride, voxels, shape=mask.shape,
+                            reach_voxels=[math.ceil(TRAINING_BAND_NM / s) for s in store.spacing])
            if each_nucleus else tuple(slice(0, n) for n in mask.shape))
     inside = np.all([(v >= b.start) & (v < b.stop) for v, b in zip(voxels.T, box)], axis=0)
     x_nm = np.sort(centres[inside, 2])
@@ -111,18 +113,18 @@ def paint_pore_training(store: Store, *, nucleus: str, masks: str, out: str, fra
     return {"x_end": end, "masks": int((inside & (voxels[:, 2] < end)).sum())}
 
 
-def _busiest_nucleus(mask, centres_voxels: np.ndarray, *, reach_voxels) -> tuple[slice, ...]:
-    """The box (voxel slices) of the nucleus of ``mask`` (bool, several nuclei) nearest
-    the most of ``centres_voxels`` (n, 3), grown by ``reach_voxels``: found on the nuclei
-    as `_check_nucleus` counts them (`_coarse_pieces`)."""
-    pieces, stride = _coarse_pieces(mask)
+def _busiest_nucleus(pieces: np.ndarray, stride, centres_voxels: np.ndarray, *, shape,
+                     reach_voxels) -> tuple[slice, ...]:
+    """The box (voxel slices of a volume of ``shape``) of the nucleus nearest the most of
+    ``centres_voxels`` (n, 3), grown by ``reach_voxels``: the nuclei are the mask's
+    `_coarse_pieces` (``pieces`` in blocks of ``stride``), as `_check_nucleus` counts them."""
     nearest = ndi.distance_transform_edt(pieces == 0, return_distances=False, return_indices=True)
     at = np.clip((centres_voxels // stride).astype(int), 0, np.array(pieces.shape) - 1)
     owners = pieces[tuple(nearest[(slice(None), *at.T)])]
     busiest = np.bincount(owners, minlength=pieces.max() + 1)[1:].argmax() + 1
     found = ndi.find_objects(pieces)[busiest - 1]
     return tuple(slice(max((f.start - 1) * s - r, 0), min((f.stop + 1) * s + r, n))
-                 for f, s, r, n in zip(found, stride, reach_voxels, mask.shape))
+                 for f, s, r, n in zip(found, stride, reach_voxels, shape))
 
 
 def train_pore_model(store: Store, *, annotations: str, path: Path, minutes: float = TRAINING_MINUTES,
