@@ -213,6 +213,21 @@ def test_each_pore_mask_is_a_disc_of_envelope_above_its_pocket(tmp_path):
     assert scored["f1"] >= 0.9
 
 
+def test_pieces_of_one_pocket_give_one_pore_and_pores_a_pore_apart_stay_two():
+    from scipy.spatial import cKDTree
+
+    from vemprof.workflows._pore_masks import joined_pockets
+
+    flat = cKDTree(np.array([(0.0, y, x) for y in range(0, 1000, 10) for x in range(0, 1000, 10)]))  # nm
+    # pockets 1 and 2: the halves of one pocket, 80 nm apart, 100 nm under the envelope; pocket 3 a pore away
+    centres = np.array([(-100.0, 500, 460), (-100, 500, 540), (-100, 500, 690)])
+    ids, points = joined_pockets(np.array([1, 2, 3]), np.array([10, 30, 20]), centres, surface=flat)
+    assert ids.tolist() == [2, 3]  # the larger half names the pore
+    assert points.tolist() == [[0, 500, 520], [0, 500, 690]]  # weighted by volume: 460 · 1/4 + 540 · 3/4
+    alone, at = joined_pockets(np.array([7]), np.array([5]), centres[:1], surface=flat)
+    assert alone.tolist() == [7] and at.tolist() == [[0, 500, 460]]
+
+
 def test_a_field_of_cells_has_its_pores_counted_nucleus_by_nucleus(vemprof_cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert vemprof_cli(*"synth field.zarr --shape 96,192,192 --voxel-size 60,50,50 --tiles 1x1x2 "
