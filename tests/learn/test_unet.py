@@ -15,6 +15,7 @@ from vemprof.learn import classify_store, save_model, train_unet
 from vemprof.learn._model import model_file
 from vemprof.learn._tiles import predict_region, tile_starts
 from vemprof.learn._unet import OnnxNetwork, TorchNetwork, build_network, choose_device, onnx_bytes
+from vemprof.learn._unet_train import FINAL_RATE, LEARNING_RATE, learning_rate
 from vemprof.store import write_dataset
 from vemprof.synth import make_phantom
 
@@ -98,6 +99,12 @@ def _store_with_painted_planes(path, phantom, *, every: int = 4, spacing=None):
     return store
 
 
+def test_the_learning_rate_falls_along_a_half_cosine_over_the_budget():
+    assert learning_rate(0) == LEARNING_RATE and learning_rate(1) == pytest.approx(FINAL_RATE * LEARNING_RATE)
+    assert learning_rate(0.5) == pytest.approx((1 + FINAL_RATE) / 2 * LEARNING_RATE)  # half way down at half time
+    assert learning_rate(1.7) == learning_rate(1)  # past the budget (the last step's time) it stays at the floor
+
+
 def test_a_unet_trained_on_painted_planes_finds_the_cell(tmp_path, phantom):
     store = _store_with_painted_planes(tmp_path / "cell.zarr", phantom)
     description, weights, others = train_unet(store, "painted", max_iterations=150, device="cpu", network=SMALL,
@@ -107,6 +114,8 @@ def test_a_unet_trained_on_painted_planes_finds_the_cell(tmp_path, phantom):
     model = save_model(tmp_path / "cell.zip", description, weights, others=others)
     log = list(csv.DictReader(io.StringIO(model_file(model, "training.csv").decode())))
     assert int(log[-1]["iteration"]) == 150 and "iou_cell" in log[0]
+    rates = [float(row["learning_rate"]) for row in log]  # down a half cosine over the 150 iterations
+    assert rates == sorted(rates, reverse=True) and rates[-1] == pytest.approx(FINAL_RATE * LEARNING_RATE)
     assert model_file(model, "training.png").startswith(b"\x89PNG")
 
     assert classify_store(store, model, prefix="found_", device="cpu") == ["found_cell"]

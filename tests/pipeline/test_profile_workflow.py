@@ -35,13 +35,11 @@ def pore_model(store: Store, path):
     """A pore model trained for a fixed number of steps on the true pores of half the
     nucleus (at 50 nm a pore is 2 voxels across: a model learns it from masks found by 3D
     operations in minutes, not in a test's seconds)."""
-    from vemprof.learn import save_model, train_unet
     from vemprof.workflows import paint_pore_training
+    from vemprof.workflows._pore_model import train_pore_model
 
     paint_pore_training(store, nucleus="nucleus", masks="pores", out="true_pore_training")
-    description, weights, others = train_unet(store, "true_pore_training", max_iterations=150, max_minutes=5,
-                                              rotations=(30, 60, 90))
-    save_model(path, description, weights, others=others)
+    train_pore_model(store, annotations="true_pore_training", path=path, iterations=150, rotations=(30, 60, 90))
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,11 @@ drawn at random (planes weighted by their painted area), augmented (`_augment`).
 
 The loss (`painted_loss`) is cross-entropy plus soft Dice over the painted pixels only
 (unpainted pixels, 0, are ignored); with patches centred on each painted class equally
-often, a rare class such as mitochondria is not drowned by the background. Adam,
-learning rate `LEARNING_RATE`. Every `VALIDATE_EVERY`
+often, a rare class such as mitochondria is not drowned by the background. Adam, its
+learning rate falling from `LEARNING_RATE` to `FINAL_RATE` times that along a half
+cosine over the budget (`learning_rate`: the larger of the share of ``max_iterations``
+done and the share of ``max_minutes`` spent): the network settles as the budget runs
+out instead of swinging from one validation to the next. Every `VALIDATE_EVERY`
 iterations the network predicts the validation planes whole (tiled, as `predict` does)
 and scores the mean IoU of the classes on their painted pixels; the best network is
 kept, and training stops after `PATIENCE` validations without improvement (counted
@@ -59,10 +62,12 @@ from vemprof.learn._unet import (
     state_bytes,
 )
 
-#: Training patch edge, pixels; patches per step; Adam's learning rate.
+#: Training patch edge, pixels; patches per step; Adam's first learning rate, and its
+#: last as a share of the first.
 PATCH = 128
 BATCH = 8
 LEARNING_RATE = 1e-3
+FINAL_RATE = 0.05
 #: Iterations between validations; validations without improvement before stopping.
 VALIDATE_EVERY = 100
 PATIENCE = 15
@@ -91,14 +96,16 @@ class _Plane:
 def train_unet(
     store, annotations: str, *, level: int = 0, max_minutes: float = 10.0, max_iterations: int = MAX_ITERATIONS,
     device: str = "auto", seed: int = 0, network: dict = NETWORK, patch: int = PATCH,
-    rotations: Sequence[float] = (), every: int = 5, checkpoint: str | os.PathLike | None = None,
-    progress: ProgressReporter = no_progress,
+    rotations: Sequence[float] = (), every: int = 5, final_rate: float = FINAL_RATE,
+    checkpoint: str | os.PathLike | None = None, progress: ProgressReporter = no_progress,
 ) -> tuple[ModelDescription, bytes, dict[str, bytes]]:
     """A 2D U-Net trained on the painted pixels of ``annotations`` at pyramid ``level``.
 
     With ``rotations`` (degrees, e.g. (30, 60, 90)), the training planes also include
     every ``every``-th plane of the annotated volume rotated about X and about Y
     (`rotated_planes`, "3D-aware" training; the whole volume at ``level`` is read).
+    ``final_rate``: the learning rate at the end of the budget as a share of the first
+    (`learning_rate`; 1 keeps it constant).
     With ``checkpoint`` (a file path), the training state is saved there at every
     validation and an interrupted training with the same settings resumes from it
     (`_checkpoint`); the file is removed when training ends.
@@ -114,6 +121,8 @@ def train_unet(
         raise VemprofError(f"the patch ({patch} pixels) must be a multiple of {multiple_of(network)}")
     if max_minutes <= 0 or max_iterations < 1:
         raise VemprofError("--max-minutes must be positive and the iterations at least 1")
+    if not 0 < final_rate <= 1:
+        raise VemprofError(f"the final learning rate is a share of the first, in (0, 1]; got {final_rate}")
     device = choose_device(device)
     raw = store.raw(level=level)
     spacing = raw.require_spacing()
@@ -142,7 +151,7 @@ def train_unet(
     rows, losses, best, best_state, waited, first, spent = [], [], -1.0, None, 0, 1, 0.0
     key = checkpoint_key({"store": str(store.path), "annotations": annotations, "painted": counts.tolist(),
                           "level": level, "seed": seed, "network": network, "patch": patch,
-                          "rotations": list(rotations), "every": every})
+                          "rotations": list(rotations), "every": every, "final_rate": final_rate})
     saved = load_checkpoint(checkpoint, key)
     if saved is not None:
         model.load_state_dict(saved["model"])
@@ -158,6 +167,10 @@ def train_unet(
         advance(first - 1)
         for iteration in range(first, max_iterations + 1):
             model.train()
+            rate = learning_rate(max(iteration / max_iterations, minutes_spent(spent, started) / max_minutes),
+                                 final_rate=final_rate)
+            for group in optimiser.param_groups:
+                group["lr"] = rate
             images, targets = _batch(training, rng=rng, patch=patch, pixel_nm=pixel_nm)
             probabilities = model(torch.from_numpy(images).to(device))
             loss = painted_loss(probabilities, torch.from_numpy(targets).to(device))
@@ -166,13 +179,14 @@ def train_unet(
             optimiser.step()
             losses.append(loss.item())
             advance(1)
-            minutes = spent + (time.perf_counter() - started) / 60
+            minutes = minutes_spent(spent, started)
             out_of_time = minutes >= max_minutes or iteration == max_iterations
             if iteration % VALIDATE_EVERY and not out_of_time:
                 continue
             scores = _validate(model, validation or training, classes=len(names), device=device, patch=patch)
             score = float(np.nanmean(scores[1:])) if np.isfinite(scores[1:]).any() else 0.0
-            rows.append({"iteration": iteration, "minutes": round(minutes, 3), "train_loss": float(np.mean(losses)),
+            rows.append({"iteration": iteration, "minutes": round(minutes, 3), "learning_rate": rate,
+                         "train_loss": float(np.mean(losses)),
                          **{f"iou_{name}": round(s, 4) for name, s in zip(names[1:], scores[1:])}, "mean_iou": score})
             losses = []
             if score > best:
@@ -201,6 +215,7 @@ def train_unet(
                   "iterations": rows[-1]["iteration"], "minutes": rows[-1]["minutes"], "best_mean_iou": best,
                   "validated_on": "held-out planes" if validation else "the training planes (fewer than 3 painted)",
                   "rotations": list(rotations), "rotated_every": every if rotations else None,
+                  "learning_rate": {"first": LEARNING_RATE, "final_share": final_rate},
                   "seed": seed, "device": device},
         vemprof_version=vemprof.__version__,
     )
@@ -209,6 +224,19 @@ def train_unet(
     if checkpoint is not None:
         Path(checkpoint).unlink(missing_ok=True)
     return description, weights, others
+
+
+def learning_rate(fraction: float, *, final_rate: float = FINAL_RATE) -> float:
+    """Adam's learning rate with ``fraction`` (0–1) of the training budget spent: from
+    `LEARNING_RATE` down a half cosine to ``final_rate`` × `LEARNING_RATE`."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    return LEARNING_RATE * (final_rate + (1 - final_rate) * 0.5 * (1 + math.cos(math.pi * fraction)))
+
+
+def minutes_spent(before: float, started: float) -> float:
+    """Minutes of training: ``before`` (a resumed training's) plus those since ``started``
+    (`time.perf_counter`)."""
+    return before + (time.perf_counter() - started) / 60
 
 
 def painted_loss(probabilities, targets):
