@@ -32,9 +32,9 @@ def quick(default: str) -> str:
 
 
 def pore_model(store: Store, path):
-    """A pore model trained for a fixed number of steps on the true pores of half the
-    nucleus (at 50 nm a pore is 2 voxels across: a model learns it from masks found by 3D
-    operations in minutes, not in a test's seconds)."""
+    """A pore model trained as the pores step trains it, for a fixed number of steps, on
+    the true pores of half the nucleus (at 50 nm a pore is 2 voxels across: a model learns
+    it from masks found by 3D operations in minutes, not in a test's seconds)."""
     from vemprof.workflows import paint_pore_training
     from vemprof.workflows._pore_model import train_pore_model
 
