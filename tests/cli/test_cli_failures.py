@@ -478,8 +478,6 @@ FAILURES = [
             "no labels 'nope' in"),
     # sections
     Failure("sections cell.zarr --nucleus nope", a_store, "no labels 'nope' in"),
-    Failure("sections cell.zarr --nucleus round", a_store_with_a_round_nucleus,
-            "the nucleus is one round lobe without an invagination to split at; give the section plane with --plane"),
     Failure("sections cell.zarr --plane 1,2,3", a_store, "--plane takes a point and a normal, Z,Y,X:NZ,NY,NX"),
     Failure("sections cell.zarr --plane 1,2,3:0,0,0", a_store, "the plane's normal must be 3 finite numbers"),
     # distances

@@ -47,3 +47,20 @@ def test_sections_of_a_phantom_and_its_pores(vemprof_cli, tmp_path, monkeypatch)
     row = pd.read_csv(tmp_path / "compared.csv").iloc[0]
     # section 1 is designed denser (10 against 7 pores per µm²): its pores' neighbours are nearer
     assert row["mean_a"] < row["mean_b"] and row["student_p"] < 0.05
+
+
+def test_a_round_nucleus_is_one_section_with_a_warning(vemprof_cli, tmp_path):
+    store = Store.create(tmp_path / "cell.zarr")
+    store.write_raw(np.full((16, 48, 40), 100, np.uint8), spacing=(40.0, 20.0, 20.0), chunks=(8, 16, 16))
+    z, y, x = np.ogrid[:16, :48, :40]
+    ball = ((z - 8) * 2) ** 2 + (y - 24) ** 2 + (x - 20) ** 2 <= 12 ** 2
+    store.write_labels("round", ball.astype(np.uint8), chunks=(8, 16, 16))
+
+    split = vemprof_cli("sections", str(tmp_path / "cell.zarr"), "--nucleus", "round")
+
+    assert split.code == 0, split
+    assert "warning: the nucleus has no invagination to split at: it is one section, 1" in " ".join(split.stdout.split())
+    assert "into one section (no invagination)" in split.stdout
+    sections = np.asarray(Store.open(tmp_path / "cell.zarr").labels("sections").data)
+    assert np.array_equal(sections, ball.astype(np.uint8))
+    assert np.isnan(Store.open(tmp_path / "cell.zarr").read_table("sections")["neck_ratio"]).all()

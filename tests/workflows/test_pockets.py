@@ -95,6 +95,32 @@ def test_the_distribution_of_the_phantoms_pores_by_section(vemprof_cli, tmp_path
                        "pores_knn8_mean_um.png", "pores_steps.png", "sections_knn.png"]
 
 
+def test_the_pores_of_a_round_nucleus_are_counted_as_one_section_without_a_test(vemprof_cli, tmp_path):
+    z, y, x = np.ogrid[:60, :80, :80]
+    radius = ((z - 30) * 1.2) ** 2 + (y - 40) ** 2 + (x - 40) ** 2
+    nucleus = radius <= 30 ** 2
+    rng = np.random.default_rng(3)
+    directions = rng.normal(size=(60, 3)) / [1.2, 1, 1]
+    at = np.rint([30, 40, 40] + 30.5 * directions / np.linalg.norm(directions * [1.2, 1, 1], axis=1)[:, None])
+    pores = np.zeros(nucleus.shape, np.uint16)
+    pores[tuple(at.astype(int).T)] = np.arange(1, 61)
+    store = Store.create(tmp_path / "cell.zarr")
+    store.write_raw(np.full(nucleus.shape, 120, np.uint8), spacing=(60.0, 50.0, 50.0), chunks=(20, 40, 40))
+    store.write_labels("nucleus", nucleus.astype(np.uint8), chunks=(20, 40, 40))
+    store.write_labels("pores", ndimage.grey_dilation(pores, size=2), chunks=(20, 40, 40))
+
+    result = vemprof_cli("pores", str(store.path), "--steps", "distribute", "--pores", "pores")
+
+    assert result.code == 0, result
+    said = " ".join(result.stdout.split())
+    assert "warning: the nucleus has no invagination to split at: it is one section, 1" in said
+    assert "no nucleus has two sections with at least 2 pores each, so the sections are not compared" in said
+    density = store.read_table("pore_density").set_index("section")
+    assert list(density.index) == [0, 1] and density.loc[0, "pores"] == density.loc[1, "pores"] > 50
+    assert store.read_table("pore_sections_test").empty
+    assert (tmp_path / "cell_pores" / "sections_knn.png").exists()
+
+
 def test_a_volume_too_large_for_memory_gets_the_same_pockets_step_by_step(tmp_path, monkeypatch):
     from vemprof.workflows import _pockets, find_pockets
 

@@ -386,6 +386,8 @@ def sections(
         how = "by the plane"
     elif nuclei > 1:
         how = f"each of {nuclei} nuclei at its invagination"
+    elif len(table) == 1:
+        how = "into one section (no invagination)"
     else:
         how = f"at the invagination (neck {table['neck_ratio'].iloc[0]:.2f} of the radius)"
     console.print(f"split labels/{nucleus} {how}; wrote labels/{out} and tables/{out}")

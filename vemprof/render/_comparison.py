@@ -21,11 +21,12 @@ def comparison_figure(table: pd.DataFrame, *, column: str, by: str, test: pd.Dat
                       title: str | None = None) -> Path:
     """Write a PNG of ``table[column]`` by the groups of ``table[by]``: boxes, every value as
     a point (jittered), n and the mean under each group, and the first row of ``test``
-    (from `vemprof.spatial.compare`: Student's and Welch's p, Hedges' g) as a subtitle."""
+    (from `vemprof.spatial.compare`: Student's and Welch's p, Hedges' g; none: "not
+    tested") as a subtitle."""
     out = check_figure_path(out)
     groups = sorted(table[by].dropna().unique())
     values = [table.loc[table[by] == group, column].dropna().to_numpy(float) for group in groups]
-    figure, axes = plt.subplots(figsize=(1.6 + 1.4 * len(groups), 4.2), dpi=150)
+    figure, axes = plt.subplots(figsize=(max(1.6 + 1.4 * len(groups), 4.4), 4.2), dpi=150)
     axes.boxplot(values, positions=range(len(groups)), widths=0.5, showfliers=False)
     rng = np.random.default_rng(0)
     for index, group_values in enumerate(values):
@@ -34,8 +35,11 @@ def comparison_figure(table: pd.DataFrame, *, column: str, by: str, test: pd.Dat
     axes.set_xticks(range(len(groups)), [f"{by} {group}\nn = {len(v)}, mean {v.mean():.3g}" for group, v in
                                          zip(groups, values)])
     axes.set_ylabel(column)
-    row = test.iloc[0]
-    axes.set_title((title + "\n" if title else "") + f"Student p = {row['student_p']:.2g}, Welch p = "
-                   f"{row['welch_p']:.2g}, Hedges' g = {row['hedges_g']:.2f}", fontsize=9)
+    if len(test):
+        row = test.iloc[0]
+        tested = f"Student p = {row['student_p']:.2g}, Welch p = {row['welch_p']:.2g}, Hedges' g = {row['hedges_g']:.2f}"
+    else:
+        tested = "not tested: fewer than two groups of 2 or more"
+    axes.set_title((title + "\n" if title else "") + tested, fontsize=9)
     figure.tight_layout()
     return save_png(figure, out)

@@ -86,7 +86,9 @@ def write_report(store: Store, *, folder: Path, prefix: str, pipeline) -> Path:
         _table(tables.get("pore_density"), "the distribution step"),
         "<h3>The sections compared</h3>",
         _figure(_existing(folder / "sections_knn.png"), "Distance to the 8 nearest pores, by section, with the tests"),
-        _table(tables.get("pore_sections_test"), "the distribution step"),
+        _table(tables.get("pore_sections_test"), "the distribution step",
+               empty="Not tested: no nucleus has two sections with at least 2 pores each (a nucleus without an "
+                     "invagination is one section; split it by a plane with vemprof sections --plane)."),
         "<h2>How this was made</h2>",
         _provenance(store, pipeline),
     ]
@@ -116,9 +118,11 @@ def _figure(path: Path | None, caption: str) -> str:
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
-def _table(table: pd.DataFrame | None, made_by: str) -> str:
+def _table(table: pd.DataFrame | None, made_by: str, *, empty: str = "No rows.") -> str:
     if table is None:
         return f"<p class='missing'>Not made: the pipeline did not run {made_by}.</p>"
+    if table.empty:
+        return f"<p class='missing'>{html.escape(empty)}</p>"
     return table.to_html(index=False, float_format=lambda value: f"{value:.4g}", border=0)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import warnings
 from typing import Sequence
 
 import dask.array as da
@@ -24,6 +25,7 @@ import pandas as pd
 from vemprof._progress import ProgressReporter, no_progress
 from vemprof.errors import VemprofError
 from vemprof.spatial._sections import (
+    NoInvagination,
     nearest_sections,
     nucleus_of_section,
     section_of_points,
@@ -58,8 +60,7 @@ def split_nucleus(store: Store, *, nucleus: str = "nucleus", out: str = "section
         if each_nucleus:
             coarse, necks = split_each_nucleus(crop > 0, spacing=spacing)
         else:
-            split = split_at_invagination(crop > 0, spacing=spacing)
-            coarse, necks = split.sections, [split.neck_ratio]
+            coarse, necks = _split_one(crop > 0, spacing=spacing)
         sections = da.map_blocks(_carried_block, full, dtype=coarse.dtype, filled=nearest_sections(
             coarse, spacing=spacing), offset=offset, scale=np.asarray(store.spacing) / spacing)
     with progress(f"writing labels/{out}", store.chunks_to_write(full.shape, full.chunksize, averaged=False)) as step:
@@ -71,6 +72,20 @@ def split_nucleus(store: Store, *, nucleus: str = "nucleus", out: str = "section
                  parameters={"nucleus": nucleus, "each_nucleus": each_nucleus,
                              "plane": None if plane is None else [list(map(float, p)) for p in plane]})
     return table
+
+
+def _split_one(nucleus: np.ndarray, *, spacing: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """The sections of one nucleus (`split_at_invagination`) and its neck ratio; a nucleus
+    of one round lobe is one section, 1 (neck NaN), with a warning: a whole profile must
+    not stop at its last steps for a nucleus that cannot be split (many are round)."""
+    try:
+        split = split_at_invagination(nucleus, spacing=spacing)
+    except NoInvagination:
+        warnings.warn("the nucleus has no invagination to split at: it is one section, 1, and no section test is "
+                      "made; to split it by a plane instead, run vemprof sections with --plane Z,Y,X:NZ,NY,NX (µm)",
+                      stacklevel=3)
+        return nucleus.astype(np.uint8), [np.nan]
+    return split.sections, [split.neck_ratio]
 
 
 def working_level(store: Store, name: str) -> int:
@@ -135,10 +150,22 @@ def envelope_mesh(store: Store, *, nucleus: str, sections: str | None) -> tuple[
             raise VemprofError(f"labels/{sections} and labels/{nucleus} differ in shape; split this nucleus again "
                                f"(vemprof sections STORE --nucleus {nucleus})")
         box = tuple(slice(a, a + n) for a, n in zip(offset, mask.shape))
-        filled = nearest_sections(np.asarray(store.labels(sections, level=level).data[box]), spacing=spacing)
+        filled = nearest_sections(_labels_at(store, sections, spacing=spacing, box=box), spacing=spacing)
         centres = np.rint(vertices[faces].mean(axis=1) / spacing).astype(np.int64)
         face_sections = filled[tuple(np.clip(centres, 0, np.array(mask.shape) - 1).T)].astype(np.int64)
     return (vertices + _origin_nm(store, spacing, offset)) / _NM_PER_UM, faces, face_sections
+
+
+def _labels_at(store: Store, name: str, *, spacing: np.ndarray, box: tuple[slice, ...]) -> np.ndarray:
+    """``labels/<name>`` at voxel size ``spacing`` (nm), in ``box`` (voxel slices at that
+    size): its pyramid level of that voxel size or, where it has none (its pyramid is
+    shallower, written in larger chunks), the same voxels taken from level 0 (a label
+    pyramid keeps every second voxel, from the first)."""
+    for level, (_, level_spacing) in enumerate(store.pyramid(f"labels/{name}")):
+        if np.allclose(level_spacing, spacing):
+            return np.asarray(store.labels(name, level=level).data[box])
+    steps = np.rint(np.asarray(spacing) / np.asarray(store.spacing)).astype(int)
+    return np.asarray(store.labels(name).data[tuple(slice(b.start * n, b.stop * n, n) for b, n in zip(box, steps))])
 
 
 def _origin_nm(store: Store, spacing: np.ndarray, offset: np.ndarray) -> np.ndarray:
@@ -149,16 +176,17 @@ def _origin_nm(store: Store, spacing: np.ndarray, offset: np.ndarray) -> np.ndar
 
 
 def _section_table(store: Store, *, nucleus: str, sections: str) -> pd.DataFrame:
-    """Per section: its volume (full resolution) and its envelope's area (`envelope_mesh`)."""
+    """Per section with voxels: its volume (full resolution) and its envelope's area
+    (`envelope_mesh`)."""
     from vemprof.measure import triangle_areas
 
     counts = da.bincount(store.labels(sections).data.ravel(), minlength=3).compute()
     vertices, faces, face_sections = envelope_mesh(store, nucleus=nucleus, sections=sections)
     areas = np.bincount(face_sections, weights=triangle_areas(vertices, faces), minlength=len(counts))
     voxel_um3 = math.prod(store.spacing) / _NM_PER_UM ** 3
-    ids = np.arange(1, len(counts))
-    return pd.DataFrame({"section": ids, "nucleus": nucleus_of_section(ids), "volume_um3": counts[1:] * voxel_um3,
-                         "envelope_um2": areas[1:]})
+    ids = np.flatnonzero(counts[1:]) + 1  # a nucleus without an invagination has one section
+    return pd.DataFrame({"section": ids, "nucleus": nucleus_of_section(ids), "volume_um3": counts[ids] * voxel_um3,
+                         "envelope_um2": areas[ids]})
 
 
 def assign_sections(store: Store, table: pd.DataFrame, *, sections: str) -> pd.DataFrame:

@@ -57,6 +57,10 @@ UNCLEAR_NECK_RATIO = 0.8
 MIN_NUCLEUS_FRACTION = 0.1
 
 
+class NoInvagination(VemprofError):
+    """The nucleus has a single lobe, no invagination to split it at."""
+
+
 @dataclass(frozen=True)
 class SectionSplit:
     """``sections``: (Z, Y, X) uint8, 0 outside the nucleus, 1 the smaller section, 2 the
@@ -128,7 +132,7 @@ def split_each_nucleus(nuclei: np.ndarray, *, spacing: Sequence[float]) -> tuple
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # warned below, with the nucleus's number
                 split = split_at_invagination(alone, spacing=spacing)
-        except VemprofError:  # one round lobe: the whole nucleus is one section
+        except NoInvagination:  # one round lobe: the whole nucleus is one section
             part, neck = np.where(alone, 2 * k - 1, 0).astype(np.uint16), np.nan
             warnings.warn(f"nucleus {k} has no invagination to split at: it is one section, {2 * k - 1}",
                           stacklevel=2)
@@ -155,7 +159,7 @@ def _merge_to_two(parts: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, 
 
     peaks, necks = _neck_table(parts, distance)
     if len(peaks) < 2:
-        raise VemprofError("the nucleus is one round lobe without an invagination to split at; give the section "
+        raise NoInvagination("the nucleus is one round lobe without an invagination to split at; give the section "
                            "plane with --plane Z,Y,X:NZ,NY,NX (µm)")
     group = {int(label): int(label) for label in peaks.index}
     top = {int(label): float(value) for label, value in peaks.items()}

@@ -52,6 +52,12 @@ def correlate(table: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     }])
 
 
+#: The columns of `compare`'s table, in order.
+COMPARISON_COLUMNS = ("group_a", "group_b", "n_a", "n_b", "mean_a", "mean_b", "student_t", "student_p", "welch_t",
+                      "welch_p", "mannwhitney_u", "mannwhitney_p", "hedges_g", "student_p_bh", "welch_p_bh",
+                      "mannwhitney_p_bh")
+
+
 def compare(table: pd.DataFrame, column: str, by: str) -> pd.DataFrame:
     """``column`` compared between every pair of the groups of ``by``: one row per pair
     with ``group_a``, ``group_b``, ``n_a``, ``n_b``, ``mean_a``, ``mean_b``,

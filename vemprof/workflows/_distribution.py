@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import warnings
 from pathlib import Path
 
 import dask.array as da
@@ -25,10 +26,10 @@ import numpy as np
 import pandas as pd
 
 from vemprof._progress import ProgressReporter, no_progress
-from vemprof.errors import VemprofError
 from vemprof.measure import measure_labels, membrane_distances
 from vemprof.render import comparison_figure, render_labels
 from vemprof.spatial import compare, nucleus_of_section, score_points, split_nucleus
+from vemprof.spatial._stats import COMPARISON_COLUMNS
 from vemprof.store import Store
 from vemprof.workflows._pockets import _check_nucleus
 
@@ -71,7 +72,8 @@ def distribute_pores(store: Store, *, pores: str, nucleus: str = "nucleus", sect
     for column in (knn, "kde_score"):
         render_labels(store, pores, color_by=column, out=figures / f"pores_{column}.png",
                       mesh=figures / f"pores_{column}.glb", cmap="magma")
-    shown, nuclei = int(test["nucleus"].iloc[0]), table["nucleus"].nunique()
+    shown = int(test["nucleus"].iloc[0]) if len(test) else int(table["nucleus"].min())
+    nuclei = table["nucleus"].nunique()
     comparison_figure(table[table["nucleus"] == shown], column=knn, by="section", test=test,
                       out=figures / "sections_knn.png",
                       title="Nuclear pores: distance to the 8 nearest, by nucleus section"
@@ -99,20 +101,19 @@ def _by_nucleus(density: pd.DataFrame) -> pd.DataFrame:
 
 
 def _section_tests(table: pd.DataFrame, column: str) -> pd.DataFrame:
-    """``column`` compared between the sections of each nucleus (`compare`), one block of
-    rows per nucleus with a ``nucleus`` column. One nucleus: its comparison, or its error.
-    Several: the nuclei with two sections of at least two pores each (an error if none)."""
-    nuclei = sorted(table["nucleus"].unique())
-    if len(nuclei) == 1:
-        return compare(table, column, "section").assign(nucleus=nuclei[0])
+    """``column`` compared between the sections of each nucleus with two sections of at
+    least 2 pores each (`compare`), one block of rows per nucleus with a ``nucleus``
+    column. Where no nucleus has (one round nucleus, say), a table with the columns and
+    no row, and a warning: the densities stand without a test."""
     tests = []
-    for nucleus in nuclei:
+    for nucleus in sorted(table["nucleus"].unique()):
         counts = table.loc[table["nucleus"] == nucleus, "section"].value_counts()
         if (counts >= 2).sum() >= 2:
             tests.append(compare(table[table["nucleus"] == nucleus], column, "section").assign(nucleus=nucleus))
     if not tests:
-        raise VemprofError(f"no nucleus of {len(nuclei)} has two sections with at least 2 pores each, so no t-test "
-                           "can be made; check labels/sections and the pores found")
+        warnings.warn("no nucleus has two sections with at least 2 pores each, so the sections are not compared "
+                      "(no t-test); check labels/sections and the pores found", stacklevel=3)
+        return pd.DataFrame(columns=[*COMPARISON_COLUMNS, "nucleus"], dtype=float)
     return pd.concat(tests, ignore_index=True)
 
 
