@@ -39,7 +39,7 @@ def pore_model(store: Store, path):
     from vemprof.workflows._pore_model import train_pore_model
 
     paint_pore_training(store, nucleus="nucleus", masks="pores", out="true_pore_training")
-    train_pore_model(store, annotations="true_pore_training", path=path, iterations=150, rotations=(30, 60, 90))
+    train_pore_model(store, annotations="true_pore_training", path=path, iterations=600, rotations=(30, 60, 90))
 
 
 @pytest.fixture(scope="module")

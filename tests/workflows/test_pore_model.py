@@ -146,9 +146,10 @@ def test_a_second_round_learns_from_the_pores_the_first_model_found(tmp_path):
     store = write_dataset(tmp_path / "cell.zarr", raw=phantom.image, spacing=phantom.spacing, tables={},
                           labels={"nucleus": phantom.labels["nucleus"], "pores": phantom.labels["pores"]},
                           step="test", parameters={})
-    # 200 iterations each round, not a time: on a busy machine 0.2 minutes made a first model that found no pore
+    # 800 iterations each round (of 64-pixel patches), not a time: on a busy machine 0.2 minutes made a first model
+    # that found no pore
     records = train_in_rounds(store, nucleus="nucleus", masks="pores", annotations="training",
-                              path=tmp_path / "pore_model.zip", rounds=2, minutes=5, iterations=200, threshold=0.1)
+                              path=tmp_path / "pore_model.zip", rounds=2, minutes=5, iterations=800, threshold=0.1)
     assert [(record["round"], record["targets"]) for record in records] == [(1, "pores"), (2, "pore_model_round1")]
     found = np.asarray(store.labels("pore_model_round1").data)
     touching_the_part = len(np.unique(found[..., : records[1]["x_end"]])) - 1  # centroids in it, or not
