@@ -59,7 +59,8 @@ def test_a_round_nucleus_is_one_section_with_a_warning(vemprof_cli, tmp_path):
     split = vemprof_cli("sections", str(tmp_path / "cell.zarr"), "--nucleus", "round")
 
     assert split.code == 0, split
-    assert "warning: the nucleus has no invagination to split at: it is one section, 1" in " ".join(split.stdout.split())
+    said = " ".join(split.stdout.split())
+    assert "warning: the nucleus has no invagination to split at: it is one section, 1" in said
     assert "into one section (no invagination)" in split.stdout
     sections = np.asarray(Store.open(tmp_path / "cell.zarr").labels("sections").data)
     assert np.array_equal(sections, ball.astype(np.uint8))

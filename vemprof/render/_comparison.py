@@ -37,7 +37,8 @@ def comparison_figure(table: pd.DataFrame, *, column: str, by: str, test: pd.Dat
     axes.set_ylabel(column)
     if len(test):
         row = test.iloc[0]
-        tested = f"Student p = {row['student_p']:.2g}, Welch p = {row['welch_p']:.2g}, Hedges' g = {row['hedges_g']:.2f}"
+        tested = (f"Student p = {row['student_p']:.2g}, Welch p = {row['welch_p']:.2g}, "
+                  f"Hedges' g = {row['hedges_g']:.2f}")
     else:
         tested = "not tested: fewer than two groups of 2 or more"
     axes.set_title((title + "\n" if title else "") + tested, fontsize=9)
