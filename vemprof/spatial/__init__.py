@@ -16,10 +16,11 @@ from vemprof.spatial._sections import (
     split_by_plane,
     split_each_nucleus,
 )
-from vemprof.spatial._stats import compare, correlate, hedges_g
+from vemprof.spatial._stats import COMPARISON_COLUMNS, compare, correlate, hedges_g
 from vemprof.spatial._surface import region_densities, ripley_on_surface, sample_surface
 
 __all__ = [
+    "COMPARISON_COLUMNS",
     "SectionSplit",
     "assign_sections",
     "compare",

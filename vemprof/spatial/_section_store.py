@@ -81,8 +81,8 @@ def _split_one(nucleus: np.ndarray, *, spacing: np.ndarray) -> tuple[np.ndarray,
     try:
         split = split_at_invagination(nucleus, spacing=spacing)
     except NoInvagination:
-        warnings.warn("the nucleus has no invagination to split at: it is one section, 1, and no section test is "
-                      "made; to split it by a plane instead, run vemprof sections with --plane Z,Y,X:NZ,NY,NX (µm)",
+        warnings.warn("the nucleus has no invagination to split at: it is one section, 1; to split it by a plane "
+                      "instead, run vemprof sections with --plane Z,Y,X:NZ,NY,NX (µm)",
                       stacklevel=3)
         return nucleus.astype(np.uint8), [np.nan]
     return split.sections, [split.neck_ratio]

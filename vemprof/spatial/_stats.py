@@ -86,7 +86,7 @@ def compare(table: pd.DataFrame, column: str, by: str) -> pd.DataFrame:
     result = pd.DataFrame(rows)
     for test in ("student", "welch", "mannwhitney"):
         result[f"{test}_p_bh"] = stats.false_discovery_control(result[f"{test}_p"].to_numpy())
-    return result
+    return result[list(COMPARISON_COLUMNS)]
 
 
 def hedges_g(a: np.ndarray, b: np.ndarray) -> float:

@@ -28,8 +28,7 @@ import pandas as pd
 from vemprof._progress import ProgressReporter, no_progress
 from vemprof.measure import measure_labels, membrane_distances
 from vemprof.render import comparison_figure, render_labels
-from vemprof.spatial import compare, nucleus_of_section, score_points, split_nucleus
-from vemprof.spatial._stats import COMPARISON_COLUMNS
+from vemprof.spatial import COMPARISON_COLUMNS, compare, nucleus_of_section, score_points, split_nucleus
 from vemprof.store import Store
 from vemprof.workflows._pockets import _check_nucleus
 
