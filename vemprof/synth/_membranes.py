@@ -40,6 +40,11 @@ _HETEROCHROMATIN_RAMP = 1.2
 _HETEROCHROMATIN_PEAK = 1.8
 #: Softness of the edge of the heterochromatin exclusion zone under a pore, nm.
 _EXCLUSION_EDGE_NM = 15.0
+#: A pore draws and labels only the voxels whose surface normal is within 60° of its own: of
+#: its own wall of the envelope, not of the facing wall across a cleft between two lobes.
+_OWN_WALL_COSINE = 0.5
+#: Pores within reach of a point in a cleft, at most: the nearest of its own wall is among them.
+_CANDIDATE_PORES = 8
 
 
 def envelope_band_depth_nm(params: PhantomParameters, axis_variance: np.ndarray) -> float:
@@ -56,6 +61,31 @@ def _label_missing(labels: np.ndarray, centers_nm: np.ndarray, drawn: np.ndarray
     missing = np.setdiff1d(np.arange(1, len(centers_nm) + 1), label[drawn])
     if len(missing):
         labels[grid.index_of(centers_nm[missing - 1])] = missing
+
+
+def _nearest_pore_on_own_wall(points: np.ndarray, normals: np.ndarray, pores: Pores, *, reach: float) -> np.ndarray:
+    """The index of the nearest pore within ``reach`` (nm) of each point (n, 3) whose normal
+    is within 60° of the point's surface normal, ``len(pores.centers_nm)`` where none is.
+
+    Across a cleft between two lobes, the pores of the facing wall lie within reach but point
+    the other way: without the test they would draw a second pore complex, hole and pocket
+    into the facing wall and label them as theirs."""
+    tree = cKDTree(pores.centers_nm)
+    count = len(pores.centers_nm)
+    _, nearest = tree.query(points, distance_upper_bound=reach)
+    off_wall = nearest < count
+    off_wall[off_wall] = (pores.normals[nearest[off_wall]] * normals[off_wall]).sum(axis=1) < _OWN_WALL_COSINE
+    if off_wall.any():
+        neighbours = min(_CANDIDATE_PORES, count)
+        _, candidates = tree.query(points[off_wall], k=neighbours, distance_upper_bound=reach)
+        candidates = candidates.reshape(-1, neighbours)
+        found = candidates < count
+        rows = np.nonzero(found)[0]
+        own_wall = np.zeros_like(found)
+        own_wall[found] = (pores.normals[candidates[found]] * normals[off_wall][rows]).sum(axis=1) >= _OWN_WALL_COSINE
+        first = own_wall.argmax(axis=1)
+        nearest[off_wall] = np.where(own_wall.any(axis=1), candidates[np.arange(len(candidates)), first], count)
+    return nearest
 
 
 def _band(phi: np.ndarray, low: float, high: float) -> tuple[np.ndarray, ...]:
@@ -131,7 +161,7 @@ def draw_nuclear_envelope(
     radial = np.full(len(psi), np.inf, dtype=np.float32)
     if len(pores.centers_nm):
         reach = np.hypot(pocket_radius + plateau, envelope / 2 + pocket_depth + plateau)
-        _, nearest = cKDTree(pores.centers_nm).query(points, distance_upper_bound=reach)
+        nearest = _nearest_pore_on_own_wall(points, normals, pores, reach=reach)
         near = nearest < len(pores.centers_nm)
         offset = points[near] - pores.centers_nm[nearest[near]]
         along = (offset * pores.normals[nearest[near]]).sum(axis=1)
