@@ -119,7 +119,7 @@ def test_pores_found_by_a_model_trained_with_and_without_rotations(vemprof_cli, 
     # 400 iterations (the same on a busy machine) at 50–60 nm voxels give faint pores (0.02–0.04 on the masks):
     # the plumbing is tested here, the accuracy in benchmarks/pores_accuracy.py
     run = vemprof_cli("pores", "cell.zarr", "--prefix", "found_", "--steps", "pockets,masks,train,detect,score",
-                      "--train-minutes", "5", "--train-iterations", "400", "--xy-baseline", "--threshold", "0.03")
+                      "--train-minutes", "60", "--train-iterations", "400", "--xy-baseline", "--threshold", "0.03")
     assert run.code == 0, run
     store = Store.open(tmp_path / "cell.zarr")
     assert (tmp_path / "cell_pores" / "pore_model.zip").exists()
@@ -149,7 +149,7 @@ def test_a_second_round_learns_from_the_pores_the_first_model_found(tmp_path):
     # 800 iterations each round (of 64-pixel patches), not a time: on a busy machine 0.2 minutes made a first model
     # that found no pore
     records = train_in_rounds(store, nucleus="nucleus", masks="pores", annotations="training",
-                              path=tmp_path / "pore_model.zip", rounds=2, minutes=5, iterations=800, threshold=0.1)
+                              path=tmp_path / "pore_model.zip", rounds=2, minutes=60, iterations=800, threshold=0.1)
     assert [(record["round"], record["targets"]) for record in records] == [(1, "pores"), (2, "pore_model_round1")]
     found = np.asarray(store.labels("pore_model_round1").data)
     touching_the_part = len(np.unique(found[..., : records[1]["x_end"]])) - 1  # centroids in it, or not
