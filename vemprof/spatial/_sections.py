@@ -13,10 +13,7 @@ to a saddle in the bridge. So:
    part* first (neck = the highest distance on their common boundary, thinner part's
    radius = its highest distance; `ops._necks`), until two remain: a bump's shallow
    saddle goes early, the bridge between the lobes last.
-4. Section 1 is the smaller of the two by volume, section 2 the larger. A smaller one
-   under `MIN_SECTION_FRACTION` of the nucleus is a bump, not a lobe: the nucleus has
-   no invagination (`NoInvagination`; a demo's U-Net that filled most of the cleft left
-   a 1.8 % knob as the last part).
+4. Section 1 is the smaller of the two by volume, section 2 the larger.
 
 The relative neck of that last pair (`SectionSplit.neck_ratio`) says how clear the
 split is: the phantom's bridge is about 0.4 of the thinner lobe's radius; a nucleus
@@ -100,13 +97,6 @@ def split_at_invagination(nucleus: np.ndarray, *, spacing: Sequence[float]) -> S
         widest = float(max(np.array(mask.shape) * spacing))  # no distance is larger: none capped
         split = np.asarray(ops.split_touching(body, spacing=spacing, h_nm=min(spacing), max_radius_nm=widest))
         parts, neck_ratio = _merge_to_two(split, distance)
-        volumes = np.bincount(parts.ravel())[1:]
-        smaller_share = volumes[volumes > 0].min() / total
-        if smaller_share < MIN_SECTION_FRACTION:
-            raise NoInvagination(
-                f"the nucleus has no invagination to split at: its clearest neck cuts off {smaller_share:.1%} of it, "
-                f"a bump, not a lobe (a section is at least {MIN_SECTION_FRACTION:.0%}); give the section plane "
-                "with --plane Z,Y,X:NZ,NY,NX (µm)")
     if neck_ratio >= UNCLEAR_NECK_RATIO:
         warnings.warn(f"the nucleus has no clear invagination: the split is at a neck {neck_ratio:.2f} of the "
                       "thinner section's radius; check labels/sections or give --plane", stacklevel=2)
