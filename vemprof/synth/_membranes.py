@@ -79,10 +79,8 @@ def _nearest_pore_on_own_wall(points: np.ndarray, normals: np.ndarray, pores: Po
         neighbours = min(_CANDIDATE_PORES, count)
         _, candidates = tree.query(points[off_wall], k=neighbours, distance_upper_bound=reach)
         candidates = candidates.reshape(-1, neighbours)
-        found = candidates < count
-        rows = np.nonzero(found)[0]
-        own_wall = np.zeros_like(found)
-        own_wall[found] = (pores.normals[candidates[found]] * normals[off_wall][rows]).sum(axis=1) >= _OWN_WALL_COSINE
+        facing = np.einsum("nkd,nd->nk", pores.normals[np.minimum(candidates, count - 1)], normals[off_wall])
+        own_wall = (candidates < count) & (facing >= _OWN_WALL_COSINE)
         first = own_wall.argmax(axis=1)
         nearest[off_wall] = np.where(own_wall.any(axis=1), candidates[np.arange(len(candidates)), first], count)
     return nearest
