@@ -60,3 +60,22 @@ def test_a_block_of_y_planes_is_the_same_part_of_the_whole():
     block = (slice(0, 20), slice(8, 24), slice(10, 30))
     part = view.back(predict_region(view, view.region(block), run=pixelwise, classes=2, tile=16, overlap=4), depth=20)
     np.testing.assert_allclose(part, whole[(slice(None), *block)], atol=1e-6)
+
+
+@pytest.mark.parametrize("axis", ["y", "x"])
+@pytest.mark.parametrize("spacing", [ANISOTROPIC, (10.0, 10.0, 10.0), (6.0, 10.0, 10.0)])
+def test_a_region_predicted_only_near_a_band_is_the_whole_prediction_on_the_band(axis, spacing):
+    """Prediction near a band (a few scattered voxels) along Y or X planes, Z stretched,
+    squeezed or neither: the tiles run are those the band's voxels read back from, so on
+    the band it equals the prediction of every tile, and far from it nothing ran."""
+    volume = smooth_volume()
+    band = np.zeros(volume.shape, bool)
+    band[[3, 11, 12], [5, 20, 21], [30, 7, 7]] = True
+    view = PlaneView(volume, axis=axis, spacing=spacing)
+    everything = (slice(0, 20), slice(0, 40), slice(0, 36))
+    whole = view.back(predict_region(view, view.region(everything), run=pixelwise, classes=2, tile=8, overlap=2),
+                      depth=20)
+    near = view.back(predict_region(view, view.region(everything), run=pixelwise, classes=2, tile=8, overlap=2,
+                                    where=view.mask(band)), depth=20)
+    np.testing.assert_allclose(near[:, band], whole[:, band], atol=1e-6)
+    assert (near[1] == 0).mean() > 0.3  # the tiles that hold no band voxel did not run

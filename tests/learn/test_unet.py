@@ -6,12 +6,14 @@ import csv
 import io
 from functools import partial
 
+import dask.array as da
 import numpy as np
 import pytest
 import torch
 
 from vemprof.errors import VemprofError
-from vemprof.learn import classify_store, save_model, train_unet
+from vemprof import ops
+from vemprof.learn import classify_store, predict_where, save_model, train_unet
 from vemprof.learn._model import model_file
 from vemprof.learn._tiles import predict_region, tile_starts
 from vemprof.learn._unet import OnnxNetwork, TorchNetwork, build_network, choose_device, onnx_bytes
@@ -158,6 +160,15 @@ def test_predicting_along_z_y_and_x_planes_averages_three_good_predictions(tmp_p
         scores[axes] = np.count_nonzero(found & truth) / np.count_nonzero(found | truth)
     assert scores["zyx"] > 0.9 and scores["zyx"] > scores["z"] - 0.02, scores
     assert store.provenance[-1]["parameters"]["axes"] == "zyx"
+
+    # only near a band (the cell's surface in a corner): there the same consensus; in planes of none of the three
+    # orientations that hold it, nothing ran
+    band = ops.shell(truth, inner_nm=0, outer_nm=60, side="inside", spacing=store.spacing)
+    band[10:], band[:, 30:], band[..., 30:] = False, False, False
+    predict_where(store, model, where=da.from_array(band, chunks=16), names=["near_cell"], axes="zyx", device="cpu")
+    near, whole = (np.asarray(store.probabilities(name).data).astype(int) for name in ("near_cell", "zyx_cell"))
+    assert np.abs(near[band] - whole[band]).max() <= 1  # of 255: rounding
+    assert not near[10:, 30:, 30:].any() and whole[10:, 30:, 30:].any()
 
 
 def test_planes_held_out_for_validation_are_not_rotated_into_training(tmp_path, phantom):

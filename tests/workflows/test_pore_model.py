@@ -127,16 +127,20 @@ def test_pores_found_by_a_model_trained_with_and_without_rotations(vemprof_cli, 
     nucleus = np.asarray(store.labels("nucleus").data) > 0
     zs = np.flatnonzero(nucleus.any(axis=(1, 2)))
     away = np.r_[0 : zs[0] - 2, zs[-1] + 3 : nucleus.shape[0]]  # planes ≥ 120 nm from the nucleus: no tile ran
-    assert len(away) > 20 and not np.asarray(store.probabilities("found_pores").data)[away].any()
+    assert len(away) > 20 and not np.asarray(store.probabilities("found_pores_xy").data)[away].any()
     depth_in = ops.distance_transform(nucleus, spacing=store.spacing)
     depth_out = ops.distance_transform(~nucleus, spacing=store.spacing)
     for name in ("found_pores", "found_pores_xy"):
         pores = np.asarray(store.labels(name).data) > 0
         assert pores.any() and depth_in[pores].max() <= 60 and depth_out[pores].max() <= 30  # in the envelope
     detection = store.read_table("found_pore_detection")
-    assert set(detection["route"]) == {"3D operations", "learned, rotated 30/60/90°", "learned, Z planes only"}
+    # the model that learned Y and X planes (turned by 90°) reads along them too, the other along Z planes only
+    assert set(detection["route"]) == {"3D operations", "learned, rotated 30/60/90°, read along Z/Y/X",
+                                       "learned, Z planes only"}
     refused = vemprof_cli("pores", "cell.zarr", "--prefix", "found_", "--steps", "detect", "--model", "none.zip")
     assert refused.code == 2 and "no pore model at none.zip" in refused.stderr
+    refused = vemprof_cli("pores", "cell.zarr", "--prefix", "found_", "--steps", "detect", "--axes", "xy")
+    assert refused.code == 2 and "--axes must be auto, z or zyx, got 'xy'" in refused.stderr
 
 
 def test_a_second_round_learns_from_the_pores_the_first_model_found(tmp_path):

@@ -484,6 +484,9 @@ def pores(
     confirmed: float = typer.Option(0.2, "--confirmed",
                                     help="detect: the least, where a pore mask (Ppore_masks) lies within a pore "
                                          "radius."),
+    axes: str = typer.Option("auto", "--axes",
+                             help="detect: the planes the pore model reads, averaged: zyx (Z, Y and X planes), z, "
+                                  "or auto (zyx for a model trained with 90° rotations, else z)."),
     pores_labels: Optional[str] = typer.Option(
         None, "--pores", metavar="NAME",
         help="distribute: the pores of labels/NAME (default Ppores, else the pore masks Ppore_masks)."),
@@ -506,7 +509,7 @@ def pores(
               pore_radius_nm=pore_radius_nm, model=model, train_minutes=train_minutes,
               train_iterations=train_iterations, rotations=rotations,
               training_fraction=training_fraction, rounds=rounds, xy_baseline=xy_baseline, threshold=threshold,
-              confirmed=confirmed, pores_labels=pores_labels, figures=figures, truth=truth, tolerance_nm=tolerance_nm,
+              confirmed=confirmed, axes=axes, pores_labels=pores_labels, figures=figures, truth=truth, tolerance_nm=tolerance_nm,
               each_nucleus=each_nucleus, console=console)
 
 

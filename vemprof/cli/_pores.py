@@ -18,7 +18,7 @@ STEPS = ("pockets", "masks", "train", "detect", "distribute", "score")
 def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: str, pockets_chain: Path | None,
               pore_radius_nm: float, model: Path | None, train_minutes: float,
               train_iterations: int | None, rotations: str,
-              training_fraction: float, rounds: int, xy_baseline: bool, threshold: float, confirmed: float,
+              training_fraction: float, rounds: int, xy_baseline: bool, threshold: float, confirmed: float, axes: str,
               pores_labels: str | None, figures: Path | None, truth: str, tolerance_nm: float,
               each_nucleus: bool, console: Console) -> None:
     """Run the chosen ``steps`` (comma-separated, of `STEPS`) on the store at ``store``;
@@ -70,9 +70,9 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
                                       fraction=training_fraction, minutes=train_minutes,
                                       iterations=train_iterations, rotations=turns,
                                       radius_nm=pore_radius_nm, threshold=threshold, confirmed=confirmed,
-                                      each_nucleus=each_nucleus, progress=rich_progress)
+                                      axes=axes, each_nucleus=each_nucleus, progress=rich_progress)
             for record in records:
-                console.print(f"round {record['round']}: trained the pore model ({_route(turns)}) on the "
+                console.print(f"round {record['round']}: trained the pore model ({_route({'rotations': turns})}) on the "
                               f"{record['masks']} pores of labels/{record['targets']} with X < {record['x_end']} "
                               f"voxels; {record['iterations']} iterations, {record['minutes']:.1f} min, validation "
                               f"IoU {record['best_mean_iou']:.2f}; wrote {path}")
@@ -80,8 +80,8 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
         for name, path, _ in learned:
             masks = f"{prefix}pore_masks" if f"{prefix}pore_masks" in dataset.label_names else None
             count = detect_pores(dataset, model=path, nucleus=nucleus, out=name, radius_nm=pore_radius_nm,
-                                 threshold=threshold, masks=masks, confirmed=confirmed, each_nucleus=each_nucleus,
-                                 progress=rich_progress)
+                                 threshold=threshold, masks=masks, confirmed=confirmed, axes=axes,
+                                 each_nucleus=each_nucleus, progress=rich_progress)
             console.print(f"found {count} pores near the envelope with {path.name}; wrote probabilities/{name} and "
                           f"labels/{name}")
     if "distribute" in chosen:
@@ -104,7 +104,7 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
             detections = [record["parameters"] for record in dataset.provenance
                           if f"labels/{name}" in record.get("outputs", []) and record.get("step") == "pores"]
             if name in dataset.label_names and detections:
-                routes[f"learned, {_route(detections[-1]['rotations'])}"] = name
+                routes[f"learned, {_route(detections[-1])}"] = name
         scored = score_detection(dataset, truth=truth, found=routes, nucleus=nucleus, tolerance_nm=tolerance_nm)
         dataset.write_table(f"{prefix}pore_detection", scored)
         dataset.record("pores", outputs=[f"tables/{prefix}pore_detection"],
@@ -130,6 +130,8 @@ def _angles(rotations: str) -> tuple[float, ...]:
     return angles
 
 
-def _route(angles) -> str:
-    """How a pore model saw the volume, in words."""
-    return f"rotated {'/'.join(f'{a:g}' for a in angles)}°" if angles else "Z planes only"
+def _route(detection: dict) -> str:
+    """How a pore model learned and read the volume (a detection's record), in words."""
+    angles, axes = detection["rotations"], detection.get("axes", "z")
+    learned = f"rotated {'/'.join(f'{a:g}' for a in angles)}°" if angles else "Z planes only"
+    return learned + (", read along Z/Y/X" if axes == "zyx" else "")

@@ -231,15 +231,17 @@ def classify_store(
 
 def predict_where(
     store: Store, model: str | os.PathLike, *, where: da.Array, names: Sequence[str] | None = None,
-    device: str = "auto", progress: ProgressReporter = no_progress,
+    axes: str = "z", device: str = "auto", progress: ProgressReporter = no_progress,
 ) -> list[str]:
     """Write ``probabilities/<name>`` (uint8, 0–255) of the U-Net at ``model`` for every
     class but the background (``names``, in the model's order; default the classes'
     names), computed only near the voxels of ``where``
     ((Z, Y, X) bool, the raw image's shape): the tiles of Z planes that hold none of them
     are not run, and their pixels get 0. The cost follows ``where`` (e.g. a band around
-    the nuclear envelope), not the volume. The model must fit full resolution (level 0).
-    An interrupted run resumes after its finished blocks. Returns the names written."""
+    the nuclear envelope), not the volume. ``axes`` ``"zyx"``: along Z, Y and X planes,
+    averaged (`_orthogonal`), each orientation's tiles run only near ``where``. The model
+    must fit full resolution (level 0). An interrupted run resumes after its finished
+    blocks. Returns the names written."""
     description, weights = load_model(model)
     if description.kind != "unet":
         raise VemprofError(f"{model} is a {description.kind}; prediction near a region is for U-Nets")
@@ -250,11 +252,12 @@ def predict_where(
     if tuple(where.shape) != tuple(raw.data.shape):
         raise VemprofError(f"the region to predict is {where.shape}, the raw image {raw.data.shape}")
     grey_range = image_range(raw.data)
-    views = _plane_views(raw.data, description, axes="z", spacing=raw.require_spacing(), level=0)
-    scratch = _scratch(store, weights, 0, grey_range, f"z near {where.name}")
+    if axes not in AXES:
+        raise VemprofError(f"axes must be one of {', '.join(AXES)}, got {axes!r}")
+    views = _plane_views(raw.data, description, axes=axes, spacing=raw.require_spacing(), level=0)
+    scratch = _scratch(store, weights, 0, grey_range, f"{axes} near {where.name}")
     probabilities = _unet_probabilities(raw.data, description, model, views=views, device=device,
-                                        grey_range=grey_range, scratch=scratch, progress=progress,
-                                        where=where.rechunk(_clipped(UNET_BLOCK, where.shape)))
+                                        grey_range=grey_range, scratch=scratch, progress=progress, where=where)
     names = list(names or description.classes[1:])
     if len(names) != len(description.classes) - 1:
         raise VemprofError(f"{len(names)} names for the model's {len(description.classes) - 1} classes")
@@ -392,8 +395,7 @@ def _unet_probabilities(image: da.Array, description: ModelDescription, model, *
     """Per-class probabilities (classes, Z, Y, X) uint8 of a U-Net along the planes of
     each view, in blocks (`UNET_BLOCK` for Z planes, `PASS_BLOCKS` for the others),
     tiled (`_tiles`); averaged over the views when there are several. With ``where`` (a
-    bool array of the image's shape; Z planes only), only the tiles holding its voxels run
-    (0 elsewhere)."""
+    bool array of the image's shape), only the tiles holding its voxels run (0 elsewhere)."""
     from vemprof.learn._unet import OnnxNetwork, TorchNetwork, choose_device, load_network
 
     features = description.features
@@ -413,7 +415,7 @@ def _unet_probabilities(image: da.Array, description: ModelDescription, model, *
                 return np.zeros((classes, *wanted.shape), np.uint8)
             probabilities = predict_region(view, view.region(region), run=run, classes=classes, tile=tile,
                                            overlap=overlap, prepare=lambda window: normalised(window, grey_range),
-                                           where=wanted)
+                                           where=None if wanted is None else view.mask(wanted))
             return np.rint(np.clip(view.back(probabilities, depth=image.shape[0]), 0, 1) * 255).astype(np.uint8)
 
         blocks = _clipped(UNET_BLOCK if axis == "z" else PASS_BLOCKS[axis], image.shape)

@@ -75,6 +75,22 @@ class PlaneView:
         planes, rows, columns = (volume_region[i] for i in self.order)
         return planes, rows if self.stretch == 1.0 else slice(0, self.shape[1]), columns
 
+    def mask(self, where: np.ndarray) -> np.ndarray:
+        """``where`` (bool, Z, Y, X) of a volume region (one that spans all of Z where the
+        rows are resampled Z) as the view's region (`region`): where the rows are resampled,
+        each row that `back` reads for a Z plane of ``where`` is set."""
+        turned = where.transpose(self.order)
+        if self.stretch == 1.0:
+            return turned
+        depth = turned.shape[1]
+        coordinates = np.clip((np.arange(depth) + 0.5) * self.stretch - 0.5, 0, self.shape[1] - 1)
+        low = np.floor(coordinates).astype(np.intp)
+        high = np.minimum(low + 1, self.shape[1] - 1)
+        rows = np.zeros((turned.shape[0], self.shape[1], turned.shape[2]), bool)
+        for read in (low, high):
+            np.logical_or.at(rows, (slice(None), read), turned)
+        return rows
+
     def back(self, probabilities: np.ndarray, *, depth: int) -> np.ndarray:
         """(classes, planes, rows, columns) of a `region` back to (classes, Z, Y, X),
         rows resampled to the volume's ``depth`` Z planes."""

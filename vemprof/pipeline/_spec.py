@@ -128,6 +128,8 @@ class PoresStep(_Step):
     rotations: tuple[float, ...] = Field((30.0, 60.0, 90.0), description="degrees; [] for Z planes only")
     threshold: float = Field(0.5, gt=0, lt=1, description="the least smoothed probability of a pore")
     confirmed: float = Field(0.2, gt=0, lt=1, description="the least where a pore mask lies within a pore radius")
+    axes: Literal["auto", "z", "zyx"] = Field("auto", description="the planes the pore model reads, averaged; auto: "
+                                              "Z, Y and X planes for a model trained with 90° rotations, else Z")
     each_nucleus: bool = Field(False, description="the nucleus image holds several nuclei (a volume of many cells)")
 
     @field_validator("rotations")

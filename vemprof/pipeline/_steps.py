@@ -201,7 +201,8 @@ def run_pores(run: Run, step: PoresStep) -> None:
         trained = train_in_rounds(store, nucleus=nucleus, masks=run.name("pore_masks"),
                                   annotations=run.name("pore_training"), path=model, minutes=step.train_minutes,
                                   rotations=step.rotations, radius_nm=step.pore_radius_nm, threshold=step.threshold,
-                                  confirmed=step.confirmed, each_nucleus=step.each_nucleus, progress=run.progress)[-1]
+                                  confirmed=step.confirmed, axes=step.axes, each_nucleus=step.each_nucleus,
+                                  progress=run.progress)[-1]
         if trained["best_mean_iou"] <= 0:  # caught here, not after the prediction over the whole envelope
             raise VemprofError(f"the pore model learned nothing in {trained['minutes']:.1f} min "
                                f"({trained['iterations']} iterations): it finds no pore on its held-out planes; "
@@ -211,7 +212,7 @@ def run_pores(run: Run, step: PoresStep) -> None:
                 f"{trained['best_mean_iou']:.2f}): {model}")
     count = detect_pores(store, model=model, nucleus=nucleus, out=run.name("pores"), radius_nm=step.pore_radius_nm,
                          threshold=step.threshold, masks=run.name("pore_masks"), confirmed=step.confirmed,
-                         each_nucleus=step.each_nucleus, progress=run.progress)
+                         axes=step.axes, each_nucleus=step.each_nucleus, progress=run.progress)
     run.say(f"the pore model found {count} pores")
     pore_steps_figure(store, nucleus=nucleus, prefix=run.prefix, out=run.folder / "pores_steps.png", chain=chain)
 
