@@ -12,7 +12,10 @@ from vemprof.spatial import (
     split_at_invagination,
     split_by_plane,
     split_each_nucleus,
+    split_nucleus,
 )
+from vemprof.spatial._sections import NoInvagination
+from vemprof.store import write_dataset
 from vemprof.synth import make_phantom
 
 SPACING = (40.0, 20.0, 20.0)
@@ -70,6 +73,23 @@ def test_a_round_nucleus_has_no_invagination_to_split_at():
     ball = ((z - 20) * 2) ** 2 + (y - 32) ** 2 + (x - 32) ** 2 <= 20 ** 2
     with pytest.raises(VemprofError, match="without an invagination.*--plane"):
         split_at_invagination(ball, spacing=SPACING)
+
+
+def test_a_bump_is_not_a_section(tmp_path):
+    """A ball with a small knob on a narrow stalk (its clearest neck, but 1.7 % of the volume):
+    no invagination, as for a round nucleus; in a store it is one section, and the warning
+    says why."""
+    z, y, x = np.ogrid[:40, :64, :96]
+    nucleus = ((z - 20) * 2) ** 2 + (y - 32) ** 2 + (x - 40) ** 2 <= 20 ** 2
+    nucleus |= ((z - 20) * 2) ** 2 + (y - 32) ** 2 + (x - 68) ** 2 <= 5 ** 2
+    nucleus[19:22, 31:34, 58:66] = True
+    with pytest.raises(NoInvagination, match=r"cuts off 1\.7% of it, a bump, not a lobe.*--plane"):
+        split_at_invagination(nucleus, spacing=SPACING)
+    store = write_dataset(tmp_path / "knob.zarr", raw=np.zeros(nucleus.shape, np.uint8), spacing=SPACING,
+                          labels={"nucleus": nucleus.astype(np.uint8)}, tables={}, step="test", parameters={})
+    with pytest.warns(UserWarning, match=r"it is one section, 1 \(.*cuts off 1\.7% of it, a bump"):
+        split_nucleus(store, nucleus="nucleus", out="sections")
+    assert set(np.unique(np.asarray(store.labels("sections").data))) == {0, 1}
 
 
 def test_a_wide_neck_splits_with_a_warning():

@@ -80,10 +80,9 @@ def _split_one(nucleus: np.ndarray, *, spacing: np.ndarray) -> tuple[np.ndarray,
     not stop at its last steps for a nucleus that cannot be split (many are round)."""
     try:
         split = split_at_invagination(nucleus, spacing=spacing)
-    except NoInvagination:
-        warnings.warn("the nucleus has no invagination to split at: it is one section, 1; to split it by a plane "
-                      "instead, run vemprof sections with --plane Z,Y,X:NZ,NY,NX (µm)",
-                      stacklevel=3)
+    except NoInvagination as error:
+        warnings.warn(f"the nucleus has no invagination to split at: it is one section, 1 ({error.reason}); to split "
+                      "it by a plane instead, run vemprof sections with --plane Z,Y,X:NZ,NY,NX (µm)", stacklevel=3)
         return nucleus.astype(np.uint8), [np.nan]
     return split.sections, [split.neck_ratio]
 
