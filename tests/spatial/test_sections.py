@@ -71,7 +71,7 @@ def test_lobes_that_meet_only_at_an_edge_are_split_there():
 def test_a_round_nucleus_has_no_invagination_to_split_at():
     z, y, x = np.ogrid[:40, :64, :64]
     ball = ((z - 20) * 2) ** 2 + (y - 32) ** 2 + (x - 32) ** 2 <= 20 ** 2
-    with pytest.raises(VemprofError, match="without an invagination.*--plane"):
+    with pytest.raises(VemprofError, match="no invagination to split at: it is one round lobe.*--plane"):
         split_at_invagination(ball, spacing=SPACING)
 
 

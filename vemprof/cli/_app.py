@@ -509,8 +509,8 @@ def pores(
               pore_radius_nm=pore_radius_nm, model=model, train_minutes=train_minutes,
               train_iterations=train_iterations, rotations=rotations,
               training_fraction=training_fraction, rounds=rounds, xy_baseline=xy_baseline, threshold=threshold,
-              confirmed=confirmed, axes=axes, pores_labels=pores_labels, figures=figures, truth=truth, tolerance_nm=tolerance_nm,
-              each_nucleus=each_nucleus, console=console)
+              confirmed=confirmed, axes=axes, pores_labels=pores_labels, figures=figures, truth=truth,
+              tolerance_nm=tolerance_nm, each_nucleus=each_nucleus, console=console)
 
 
 @app.command()

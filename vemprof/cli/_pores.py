@@ -72,7 +72,8 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
                                       radius_nm=pore_radius_nm, threshold=threshold, confirmed=confirmed,
                                       axes=axes, each_nucleus=each_nucleus, progress=rich_progress)
             for record in records:
-                console.print(f"round {record['round']}: trained the pore model ({_route({'rotations': turns})}) on the "
+                learned_how = _route({"rotations": turns})
+                console.print(f"round {record['round']}: trained the pore model ({learned_how}) on the "
                               f"{record['masks']} pores of labels/{record['targets']} with X < {record['x_end']} "
                               f"voxels; {record['iterations']} iterations, {record['minutes']:.1f} min, validation "
                               f"IoU {record['best_mean_iou']:.2f}; wrote {path}")

@@ -236,8 +236,8 @@ def predict_where(
     """Write ``probabilities/<name>`` (uint8, 0–255) of the U-Net at ``model`` for every
     class but the background (``names``, in the model's order; default the classes'
     names), computed only near the voxels of ``where``
-    ((Z, Y, X) bool, the raw image's shape): the tiles of Z planes that hold none of them
-    are not run, and their pixels get 0. The cost follows ``where`` (e.g. a band around
+    ((Z, Y, X) bool, the raw image's shape): the tiles that hold none of them are not run,
+    and their pixels get 0. The cost follows ``where`` (e.g. a band around
     the nuclear envelope), not the volume. ``axes`` ``"zyx"``: along Z, Y and X planes,
     averaged (`_orthogonal`), each orientation's tiles run only near ``where``. The model
     must fit full resolution (level 0). An interrupted run resumes after its finished

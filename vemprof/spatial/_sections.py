@@ -70,7 +70,8 @@ class NoInvagination(VemprofError):
 
     def __init__(self, reason: str):
         self.reason = reason
-        super().__init__(f"{reason}; give the section plane with --plane Z,Y,X:NZ,NY,NX (µm)")
+        super().__init__(f"the nucleus has no invagination to split at: {reason}; give the section plane with "
+                         "--plane Z,Y,X:NZ,NY,NX (µm)")
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,8 @@ def split_at_invagination(nucleus: np.ndarray, *, spacing: Sequence[float]) -> S
         volumes = np.bincount(parts.ravel())[1:]
         smaller_share = volumes[volumes > 0].min() / total
         if smaller_share < MIN_LOBE_FRACTION:
-            raise NoInvagination(f"the nucleus has no invagination to split at: its clearest neck cuts off "
-                                 f"{smaller_share:.1%} of it, a bump, not a lobe (a section is at least "
-                                 f"{MIN_LOBE_FRACTION:.0%})")
+            raise NoInvagination(f"its clearest neck cuts off {smaller_share:.1%} of it, a bump, not a lobe: a "
+                                 f"section is at least {MIN_LOBE_FRACTION:.0%}")
     if neck_ratio >= UNCLEAR_NECK_RATIO:
         warnings.warn(f"the nucleus has no clear invagination: the split is at a neck {neck_ratio:.2f} of the "
                       "thinner section's radius; check labels/sections or give --plane", stacklevel=2)
@@ -177,7 +177,7 @@ def _merge_to_two(parts: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, 
 
     peaks, necks = _neck_table(parts, distance)
     if len(peaks) < 2:
-        raise NoInvagination("the nucleus is one round lobe without an invagination to split at")
+        raise NoInvagination("it is one round lobe")
     group = {int(label): int(label) for label in peaks.index}
     top = {int(label): float(value) for label, value in peaks.items()}
     neck = {(int(a), int(b)): float(n) for a, b, n in necks.itertuples(index=False)}
