@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from vemprof.errors import VemprofError
 from vemprof import ops
+from vemprof.errors import VemprofError
 from vemprof.learn import classify_store, predict_where, save_model, train_unet
 from vemprof.learn._model import model_file
 from vemprof.learn._tiles import predict_region, tile_starts
