@@ -72,8 +72,7 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
                                       radius_nm=pore_radius_nm, threshold=threshold, confirmed=confirmed,
                                       axes=axes, each_nucleus=each_nucleus, progress=rich_progress)
             for record in records:
-                learned_how = _route({"rotations": turns})
-                console.print(f"round {record['round']}: trained the pore model ({learned_how}) on the "
+                console.print(f"round {record['round']}: trained the pore model ({_route(turns)}) on the "
                               f"{record['masks']} pores of labels/{record['targets']} with X < {record['x_end']} "
                               f"voxels; {record['iterations']} iterations, {record['minutes']:.1f} min, validation "
                               f"IoU {record['best_mean_iou']:.2f}; wrote {path}")
@@ -105,7 +104,8 @@ def run_pores(store: Path, *, nucleus: str, steps: str, prefix: str, contrast: s
             detections = [record["parameters"] for record in dataset.provenance
                           if f"labels/{name}" in record.get("outputs", []) and record.get("step") == "pores"]
             if name in dataset.label_names and detections:
-                routes[f"learned, {_route(detections[-1])}"] = name
+                read = ", read along Z/Y/X" if detections[-1].get("axes") == "zyx" else ""
+                routes[f"learned, {_route(detections[-1]['rotations'])}{read}"] = name
         scored = score_detection(dataset, truth=truth, found=routes, nucleus=nucleus, tolerance_nm=tolerance_nm)
         dataset.write_table(f"{prefix}pore_detection", scored)
         dataset.record("pores", outputs=[f"tables/{prefix}pore_detection"],
@@ -131,8 +131,6 @@ def _angles(rotations: str) -> tuple[float, ...]:
     return angles
 
 
-def _route(detection: dict) -> str:
-    """How a pore model learned and read the volume (a detection's record), in words."""
-    angles, axes = detection["rotations"], detection.get("axes", "z")
-    learned = f"rotated {'/'.join(f'{a:g}' for a in angles)}°" if angles else "Z planes only"
-    return learned + (", read along Z/Y/X" if axes == "zyx" else "")
+def _route(angles) -> str:
+    """How a pore model saw the volume, in words."""
+    return f"rotated {'/'.join(f'{a:g}' for a in angles)}°" if angles else "Z planes only"

@@ -143,8 +143,7 @@ def classify_store(
     each label image is cut to it before its clean-up (the probabilities are not).
     """
     description, weights = load_model(model)
-    if axes not in AXES:
-        raise VemprofError(f"--axes must be one of {', '.join(AXES)}, got {axes!r}")
+    _check_axes(axes)
     if axes != "z" and description.kind != "unet":
         raise VemprofError(f"--axes {axes} is for U-Nets, which see one plane at a time; a {description.kind} "
                            "classifies in 3D already: use --axes z")
@@ -252,8 +251,7 @@ def predict_where(
     if tuple(where.shape) != tuple(raw.data.shape):
         raise VemprofError(f"the region to predict is {where.shape}, the raw image {raw.data.shape}")
     grey_range = image_range(raw.data)
-    if axes not in AXES:
-        raise VemprofError(f"axes must be one of {', '.join(AXES)}, got {axes!r}")
+    _check_axes(axes)
     views = _plane_views(raw.data, description, axes=axes, spacing=raw.require_spacing(), level=0)
     scratch = _scratch(store, weights, 0, grey_range, f"{axes} near {where.name}")
     probabilities = _unet_probabilities(raw.data, description, model, views=views, device=device,
@@ -267,6 +265,12 @@ def predict_where(
             store.write_probabilities(name, da.from_zarr(probabilities)[index], progress=advance)
     shutil.rmtree(scratch.parent)
     return names
+
+
+def _check_axes(axes: str) -> None:
+    """Refuse planes to predict along other than `AXES`'."""
+    if axes not in AXES:
+        raise VemprofError(f"--axes must be one of {', '.join(AXES)}, got {axes!r}")
 
 
 def _cleanups(description: ModelDescription, overrides: dict) -> dict[str, dict]:

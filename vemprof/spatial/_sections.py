@@ -110,15 +110,13 @@ def split_at_invagination(nucleus: np.ndarray, *, spacing: Sequence[float]) -> S
         widest = float(max(np.array(mask.shape) * spacing))  # no distance is larger: none capped
         split = np.asarray(ops.split_touching(body, spacing=spacing, h_nm=min(spacing), max_radius_nm=widest))
         parts, neck_ratio = _merge_to_two(split, distance)
-        volumes = np.bincount(parts.ravel())[1:]
-        smaller_share = volumes[volumes > 0].min() / total
-        if smaller_share < MIN_LOBE_FRACTION:
-            raise NoInvagination(f"its clearest neck cuts off {smaller_share:.1%} of it, a bump, not a lobe: a "
-                                 f"section is at least {MIN_LOBE_FRACTION:.0%}")
+    ids, volumes = np.unique(parts[parts > 0], return_counts=True)
+    if volumes.min() < MIN_LOBE_FRACTION * total:  # only a merge leaves one so small: two pieces are each ≥ 10 %
+        raise NoInvagination(f"its clearest neck cuts off {volumes.min() / total:.1%} of it, a bump, not a lobe: a "
+                             f"section is at least {MIN_LOBE_FRACTION:.0%}")
     if neck_ratio >= UNCLEAR_NECK_RATIO:
         warnings.warn(f"the nucleus has no clear invagination: the split is at a neck {neck_ratio:.2f} of the "
                       "thinner section's radius; check labels/sections or give --plane", stacklevel=2)
-    ids, volumes = np.unique(parts[parts > 0], return_counts=True)
     order = ids[np.argsort(volumes, kind="stable")]  # smaller first
     lookup = np.zeros(int(parts.max()) + 1, np.uint8)
     lookup[order] = np.arange(1, len(order) + 1)
